@@ -1,0 +1,264 @@
+/**
+ * The one place where the lab's settings are resolved: explicit option > environment > default.
+ * Every other package asks `resolveConfig()` instead of reading `process.env` itself, so the
+ * README's configuration table, docker-compose.yml and the code cannot disagree (a test checks).
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DwError } from './errors.ts';
+
+export interface SettingSpec {
+  readonly default: string;
+  readonly meaning: string;
+}
+
+/** Every environment variable the lab reads, with its default and what it means. */
+export const SETTINGS = {
+  DATABASE_URL: {
+    default: 'postgres://postgres:postgres@127.0.0.1:54320/dual_write',
+    meaning: 'The real PostgreSQL (no proxy). When you set it, the stack does not start PostgreSQL and uses yours.',
+  },
+  KAFKA_BROKERS: {
+    default: '127.0.0.1:19092',
+    meaning: "The real Kafka broker list (no proxy), comma separated. When you set it, the stack does not start Kafka and uses yours.",
+  },
+  TOXIPROXY_URL: {
+    default: 'http://127.0.0.1:8474',
+    meaning: 'Toxiproxy HTTP API. The stack starts a Toxiproxy server here unless one already answers.',
+  },
+  VIA_PROXY: {
+    default: 'true',
+    meaning: 'true: services reach PostgreSQL and Kafka through the Toxiproxy proxies (so faults can be injected); false: directly.',
+  },
+  POSTGRES_PROXY_PORT: {
+    default: '54321',
+    meaning: 'Port of the `postgres` Toxiproxy proxy (services connect here when VIA_PROXY=true).',
+  },
+  KAFKA_PROXY_PORT: {
+    default: '29092',
+    meaning: 'Port of the `kafka` Toxiproxy proxy; the managed broker advertises this address to clients that come through it.',
+  },
+  KAFKA_PROXIED_LISTENER_PORT: {
+    default: '19094',
+    meaning: "Port of the managed broker's listener that sits behind the `kafka` proxy (the proxy's upstream).",
+  },
+  KAFKA_CONTROLLER_PORT: {
+    default: '19093',
+    meaning: 'Port of the managed broker’s KRaft controller listener.',
+  },
+  KAFKA_VERSION: {
+    default: '4.1.1',
+    meaning: 'Version of org.apache.kafka:kafka_2.13 fetched from Maven Central for the managed broker.',
+  },
+  TOXIPROXY_VERSION: {
+    default: 'v2.12.0',
+    meaning: 'Version of github.com/Shopify/toxiproxy/v2 built with `go install` for the managed Toxiproxy server.',
+  },
+  ORDERS_TOPIC: { default: 'orders', meaning: 'Kafka topic that carries OrderCreated events.' },
+  ORDERS_TOPIC_PARTITIONS: { default: '6', meaning: 'Partition count used when the stack creates the orders topic.' },
+  PORT: { default: '3000', meaning: 'HTTP port of the order service.' },
+  HOST: { default: '127.0.0.1', meaning: 'Address the order service binds to.' },
+  STACK_DIR: {
+    default: '<repo>/.stack',
+    meaning: 'Where the stack keeps its jars, binaries, data, logs and pid files (git-ignored).',
+  },
+  STACK_READY_TIMEOUT_MS: {
+    default: '90000',
+    meaning: 'How long `stack up` waits for each service to become ready before failing with its log tail.',
+  },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type ConfigOverrides = Partial<Record<SettingName, string | number | boolean>>;
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+export interface LabConfig {
+  repoRoot: string;
+  stackDir: string;
+  viaProxy: boolean;
+  readyTimeoutMs: number;
+  database: {
+    /** The real database, used by the stack, the auditor and test set-up. */
+    url: string;
+    /** What services use: through the `postgres` proxy when viaProxy. */
+    appUrl: string;
+    /** Started and stopped by the stack (false when DATABASE_URL was given). */
+    managed: boolean;
+    upstream: HostPort;
+    proxyPort: number;
+    name: string;
+  };
+  kafka: {
+    /** The real broker list, used by the auditor and test set-up. */
+    brokers: string[];
+    /** What services use: through the `kafka` proxy when viaProxy. */
+    appBrokers: string[];
+    managed: boolean;
+    proxyPort: number;
+    proxiedListenerPort: number;
+    controllerPort: number;
+    version: string;
+  };
+  toxiproxy: { url: string; host: string; port: number; version: string };
+  topics: { orders: { name: string; partitions: number } };
+  orderService: { host: string; port: number; url: string };
+}
+
+/** Walks up from this file to the folder holding pnpm-workspace.yaml. */
+export function findRepoRoot(start: string = path.dirname(fileURLToPath(import.meta.url))): string {
+  let dir = start;
+  for (;;) {
+    if (existsSync(path.join(dir, 'pnpm-workspace.yaml'))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir) return process.cwd();
+    dir = parent;
+  }
+}
+
+function invalid(name: string, value: string, expected: string): DwError {
+  return new DwError('DW_CONFIG_INVALID', `${name}=${JSON.stringify(value)} is not valid: expected ${expected}.`, `Fix ${name} in your environment, or unset it to use the default (${SETTINGS[name as SettingName]?.default ?? 'none'}).`);
+}
+
+function parsePort(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 65535) throw invalid(name, value, 'a port number from 1 to 65535');
+  return n;
+}
+
+function parsePositiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw invalid(name, value, 'a whole number greater than 0');
+  return n;
+}
+
+function parseBool(name: string, value: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw invalid(name, value, 'true or false');
+}
+
+export function parseHostPort(name: string, value: string): HostPort {
+  const m = /^\[?([^\]\s]+?)\]?:(\d+)$/.exec(value.trim());
+  if (!m) throw invalid(name, value, 'host:port');
+  return { host: m[1]!, port: parsePort(name, m[2]!) };
+}
+
+function parseDatabaseUrl(value: string): URL {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('DATABASE_URL', value, 'a URL like postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw invalid('DATABASE_URL', value, 'a postgres:// URL');
+  }
+  if (!url.pathname || url.pathname === '/') throw invalid('DATABASE_URL', value, 'a URL that names a database (…/dual_write)');
+  return url;
+}
+
+/**
+ * Resolves every setting. `overrides` win over `env`, which wins over the defaults.
+ * Throws DwError DW_CONFIG_UNKNOWN_OPTION / DW_CONFIG_INVALID naming the setting and the fix.
+ */
+export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.ProcessEnv = process.env): LabConfig {
+  for (const key of Object.keys(overrides)) {
+    if (!(key in SETTINGS)) {
+      throw new DwError('DW_CONFIG_UNKNOWN_OPTION', `Unknown option "${key}".`, `Known options: ${Object.keys(SETTINGS).join(', ')}.`);
+    }
+  }
+  const repoRoot = findRepoRoot();
+  const given = (name: SettingName): string | undefined => {
+    const o = overrides[name];
+    if (o !== undefined) return String(o);
+    const e = env[name];
+    return e !== undefined && e !== '' ? e : undefined;
+  };
+  const get = (name: SettingName): string => {
+    const v = given(name);
+    if (v !== undefined) return v;
+    const d: string = SETTINGS[name].default;
+    return d.replace('<repo>', repoRoot);
+  };
+
+  const viaProxy = parseBool('VIA_PROXY', get('VIA_PROXY'));
+  const dbUrl = parseDatabaseUrl(get('DATABASE_URL'));
+  const postgresProxyPort = parsePort('POSTGRES_PROXY_PORT', get('POSTGRES_PROXY_PORT'));
+  const dbUpstream: HostPort = { host: dbUrl.hostname, port: dbUrl.port ? Number(dbUrl.port) : 5432 };
+  const appDbUrl = new URL(dbUrl.toString());
+  if (viaProxy) {
+    appDbUrl.hostname = '127.0.0.1';
+    appDbUrl.port = String(postgresProxyPort);
+  }
+
+  const brokersRaw = get('KAFKA_BROKERS');
+  const brokers = brokersRaw.split(',').map((b) => b.trim()).filter(Boolean);
+  if (brokers.length === 0) throw invalid('KAFKA_BROKERS', brokersRaw, 'one or more host:port, comma separated');
+  for (const b of brokers) parseHostPort('KAFKA_BROKERS', b);
+  const kafkaProxyPort = parsePort('KAFKA_PROXY_PORT', get('KAFKA_PROXY_PORT'));
+
+  const toxiRaw = get('TOXIPROXY_URL');
+  let toxi: URL;
+  try {
+    toxi = new URL(toxiRaw);
+  } catch {
+    throw invalid('TOXIPROXY_URL', toxiRaw, 'a URL like http://127.0.0.1:8474');
+  }
+  if (toxi.protocol !== 'http:') throw invalid('TOXIPROXY_URL', toxiRaw, 'an http:// URL');
+
+  const partitions = parsePositiveInt('ORDERS_TOPIC_PARTITIONS', get('ORDERS_TOPIC_PARTITIONS'));
+  const ordersTopic = get('ORDERS_TOPIC');
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(ordersTopic)) throw invalid('ORDERS_TOPIC', ordersTopic, 'a Kafka topic name (letters, digits, . _ -)');
+
+  const servicePort = parsePort('PORT', get('PORT'));
+  const serviceHost = get('HOST');
+  const ports = {
+    KAFKA_PROXIED_LISTENER_PORT: parsePort('KAFKA_PROXIED_LISTENER_PORT', get('KAFKA_PROXIED_LISTENER_PORT')),
+    KAFKA_CONTROLLER_PORT: parsePort('KAFKA_CONTROLLER_PORT', get('KAFKA_CONTROLLER_PORT')),
+  };
+
+  return {
+    repoRoot,
+    stackDir: path.resolve(get('STACK_DIR')),
+    viaProxy,
+    readyTimeoutMs: parsePositiveInt('STACK_READY_TIMEOUT_MS', get('STACK_READY_TIMEOUT_MS')),
+    database: {
+      url: dbUrl.toString(),
+      appUrl: appDbUrl.toString(),
+      managed: given('DATABASE_URL') === undefined,
+      upstream: dbUpstream,
+      proxyPort: postgresProxyPort,
+      name: decodeURIComponent(dbUrl.pathname.slice(1)),
+    },
+    kafka: {
+      brokers,
+      appBrokers: viaProxy ? [`127.0.0.1:${kafkaProxyPort}`] : brokers,
+      managed: given('KAFKA_BROKERS') === undefined,
+      proxyPort: kafkaProxyPort,
+      proxiedListenerPort: ports.KAFKA_PROXIED_LISTENER_PORT,
+      controllerPort: ports.KAFKA_CONTROLLER_PORT,
+      version: get('KAFKA_VERSION'),
+    },
+    toxiproxy: {
+      url: toxi.toString().replace(/\/$/, ''),
+      host: toxi.hostname,
+      port: toxi.port ? Number(toxi.port) : 80,
+      version: get('TOXIPROXY_VERSION'),
+    },
+    topics: { orders: { name: ordersTopic, partitions } },
+    orderService: { host: serviceHost, port: servicePort, url: `http://${serviceHost}:${servicePort}` },
+  };
+}
+
+/** Replaces the database name of a postgres URL (used to give each test file its own database). */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

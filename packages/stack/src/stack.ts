@@ -1,0 +1,86 @@
+/** `up`, `down`, `status`: the whole local stack, in dependency order, idempotent. */
+import path from 'node:path';
+import { resolveConfig, type ConfigOverrides, type LabConfig } from '@dual-write/config';
+import { ensureKafkaJars, kafkaAnswers, kafkaStatus, startKafka } from './kafka.ts';
+import { layout, type ServiceName } from './layout.ts';
+import { withFileLock } from './lock.ts';
+import { postgresStatus, startPostgres } from './postgres.ts';
+import { stopFromPidFile, runningFromPidFile } from './process.ts';
+import { ensureToxiproxyBinary, startToxiproxy, toxiproxyStatus, toxiproxyVersion } from './toxiproxy.ts';
+import type { Progress, ServiceStatus } from './types.ts';
+
+export interface StackOptions {
+  config?: LabConfig;
+  overrides?: ConfigOverrides;
+  progress?: Progress;
+}
+
+const quiet: Progress = () => {};
+
+function setup(opts: StackOptions) {
+  const config = opts.config ?? resolveConfig(opts.overrides);
+  return { config, paths: layout(config), progress: opts.progress ?? quiet };
+}
+
+/** Starts whatever is not already healthy; reuses what is. Safe to call concurrently and repeatedly. */
+export async function stackUp(opts: StackOptions = {}): Promise<ServiceStatus[]> {
+  const { config, paths, progress } = setup(opts);
+  const started = Date.now();
+  return withFileLock(
+    path.join(paths.run, 'up.lock'),
+    async () => {
+      // First-run downloads go in parallel: the Toxiproxy build and the Kafka jars.
+      const needToxiproxy = (await toxiproxyVersion(config)) === undefined;
+      const needKafka = config.kafka.managed && !(await kafkaAnswers(config.kafka.brokers));
+      await Promise.all([
+        needToxiproxy ? ensureToxiproxyBinary(config, paths, progress) : undefined,
+        needKafka ? ensureKafkaJars(config, paths, progress) : undefined,
+      ]);
+      await startToxiproxy(config, paths, progress);
+      await Promise.all([startPostgres(config, paths, progress), startKafka(config, paths, progress)]);
+      if (config.viaProxy && !(await kafkaAnswers(config.kafka.appBrokers))) {
+        progress(`warning: Kafka does not answer through the kafka proxy (${config.kafka.appBrokers.join(',')}); check \`npm run stack -- logs toxiproxy\``);
+      }
+      const statuses = await stackStatus({ config });
+      progress(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      return statuses;
+    },
+    (holder) => progress(`waiting for another \`stack up\` (pid ${holder}) to finish…`),
+  );
+}
+
+/** Stops only the processes this stack started (recorded in pid files); leaves anything external alone. */
+export async function stackDown(opts: StackOptions = {}): Promise<{ stopped: ServiceName[]; leftRunning: string[] }> {
+  const { config, paths, progress } = setup(opts);
+  const stopped: ServiceName[] = [];
+  const order: [ServiceName, NodeJS.Signals][] = [
+    ['kafka', 'SIGTERM'],
+    ['postgres', 'SIGINT'], // "fast shutdown": rolls back open transactions, then exits cleanly
+    ['toxiproxy', 'SIGTERM'],
+  ];
+  for (const [name, signal] of order) {
+    const rec = runningFromPidFile(paths.pidFile(name));
+    if (await stopFromPidFile(paths.pidFile(name), signal)) {
+      stopped.push(name);
+      progress(`${name}: stopped (pid ${rec?.pid})`);
+    }
+  }
+  const leftRunning = (await stackStatus({ config })).filter((s) => s.state !== 'stopped').map((s) => s.name);
+  for (const name of leftRunning) progress(`${name}: still answering, but not started by this stack — left alone`);
+  return { stopped, leftRunning };
+}
+
+export async function stackStatus(opts: StackOptions = {}): Promise<ServiceStatus[]> {
+  const { config, paths } = setup(opts);
+  return Promise.all([toxiproxyStatus(config, paths), postgresStatus(config, paths), kafkaStatus(config, paths)]);
+}
+
+export function formatStatus(statuses: ServiceStatus[]): string {
+  const lines: string[] = [];
+  for (const s of statuses) {
+    const head = `${s.name.padEnd(10)} ${s.state.padEnd(8)}${s.pid ? ` pid ${s.pid}` : ''}${s.version ? `  v${s.version.replace(/^v/, '')}` : ''}`;
+    lines.push(head);
+    for (const l of s.listens) lines.push(`             ${l}`);
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// The entry behind the README's commands (npm start, npm test, npm run stack, …).
+// It needs nothing but Node: it finds or fetches pnpm, installs the workspace's
+// dependencies when they are missing or stale, then runs the task.
+import { spawnSync } from 'node:child_process';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const PNPM_VERSION = '10.34.8';
+
+const HELP = `Usage: node scripts/run.mjs <task> [args]   (or: npm run <task> -- [args])
+
+Tasks:
+  start            stack up, then the order service on http://127.0.0.1:3000 (Ctrl-C stops the service)
+  test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
+  stack <cmd>      the local stack: up | down | status | logs (see: npm run stack -- help)
+  setup            install dependencies and fetch/start everything, without running anything else
+  turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
+  pnpm <args>      run pnpm with the project's pinned version
+
+Each task installs what it needs first (pnpm, npm packages); the stack fetches the
+Kafka jars (Maven) and builds Toxiproxy (go install) on first use.`;
+
+function say(line) {
+  process.stderr.write(`[dual-write] ${line}\n`);
+}
+
+function runOrExit(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, ...opts });
+  if (r.error) {
+    say(`could not run ${cmd}: ${r.error.message}`);
+    process.exit(1);
+  }
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function major(version) {
+  return Number(String(version).trim().split('.')[0]);
+}
+
+/** pnpm on PATH if it is version 10; otherwise `npx -y pnpm@<pinned>` (corepack's signature check fails on some registries). */
+function findPnpm() {
+  const local = spawnSync('pnpm', ['--version'], { encoding: 'utf8' });
+  if (!local.error && local.status === 0 && major(local.stdout) === 10) return ['pnpm'];
+  return ['npx', '-y', `pnpm@${PNPM_VERSION}`];
+}
+
+function ensureNode() {
+  const [maj, min] = process.versions.node.split('.').map(Number);
+  if (maj < 20 || (maj === 20 && min < 10)) {
+    say(`Node ${process.versions.node} is too old: this project needs Node 20.10 or newer (node --version).`);
+    process.exit(1);
+  }
+}
+
+function ensureInstalled(pnpm) {
+  const stamp = path.join(ROOT, 'node_modules', '.dual-write-installed');
+  const lock = path.join(ROOT, 'pnpm-lock.yaml');
+  const fresh = existsSync(stamp) && existsSync(lock) && statSync(stamp).mtimeMs >= statSync(lock).mtimeMs
+    && statSync(stamp).mtimeMs >= statSync(path.join(ROOT, 'package.json')).mtimeMs;
+  if (fresh) return;
+  say('installing dependencies with pnpm (first run, or the lockfile changed)…');
+  const args = ['install', existsSync(lock) ? '--frozen-lockfile' : '--no-frozen-lockfile', '--reporter=append-only'];
+  runOrExit(pnpm[0], [...pnpm.slice(1), ...args]);
+  writeFileSync(stamp, new Date().toISOString());
+}
+
+const [task, ...args] = process.argv.slice(2);
+if (!task || task === 'help' || task === '--help' || task === '-h') {
+  console.log(HELP);
+  process.exit(task ? 0 : 2);
+}
+ensureNode();
+const pnpm = findPnpm();
+ensureInstalled(pnpm);
+const pnpmRun = (...a) => runOrExit(pnpm[0], [...pnpm.slice(1), ...a]);
+const tsx = (script, ...a) => pnpmRun('exec', 'tsx', script, ...a);
+
+switch (task) {
+  case 'setup':
+    tsx('packages/stack/src/cli.ts', 'up');
+    break;
+  case 'stack':
+    tsx('packages/stack/src/cli.ts', ...args);
+    break;
+  case 'start':
+    tsx('packages/stack/src/cli.ts', 'up');
+    tsx('services/order-service/src/main.ts', ...args);
+    break;
+  case 'test':
+    pnpmRun('exec', 'vitest', 'run', ...args);
+    break;
+  case 'turbo':
+    pnpmRun('exec', 'turbo', 'run', ...args);
+    break;
+  case 'pnpm':
+    pnpmRun(...args);
+    break;
+  default:
+    say(`unknown task "${task}"`);
+    console.log(HELP);
+    process.exit(2);
+}
