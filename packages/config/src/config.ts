@@ -63,6 +63,18 @@ export const SETTINGS = {
     default: '<repo>/.stack',
     meaning: 'Where the stack keeps its jars, binaries, data, logs and pid files (git-ignored).',
   },
+  STACK_CACHE_DIR: {
+    default: '<STACK_DIR>/cache',
+    meaning: 'Where downloaded Kafka jars and the built Toxiproxy binary are kept (reused across `up`s and stacks).',
+  },
+  POSTGRES_MANAGED: {
+    default: 'auto',
+    meaning: 'auto: the stack runs PostgreSQL unless DATABASE_URL is set; true: always run it (on DATABASE_URL’s port); false: never.',
+  },
+  KAFKA_MANAGED: {
+    default: 'auto',
+    meaning: 'auto: the stack runs Kafka unless KAFKA_BROKERS is set; true: always run it (on KAFKA_BROKERS’ port); false: never.',
+  },
   STACK_READY_TIMEOUT_MS: {
     default: '90000',
     meaning: 'How long `stack up` waits for each service to become ready before failing with its log tail.',
@@ -80,6 +92,7 @@ export interface HostPort {
 export interface LabConfig {
   repoRoot: string;
   stackDir: string;
+  cacheDir: string;
   viaProxy: boolean;
   readyTimeoutMs: number;
   database: {
@@ -134,6 +147,11 @@ function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw invalid(name, value, 'a whole number greater than 0');
   return n;
+}
+
+function parseManaged(name: string, value: string, givenUpstream: boolean): boolean {
+  if (value.trim().toLowerCase() === 'auto') return !givenUpstream;
+  return parseBool(name, value);
 }
 
 function parseBool(name: string, value: string): boolean {
@@ -223,15 +241,17 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
     KAFKA_CONTROLLER_PORT: parsePort('KAFKA_CONTROLLER_PORT', get('KAFKA_CONTROLLER_PORT')),
   };
 
+  const stackDir = path.resolve(get('STACK_DIR'));
   return {
     repoRoot,
-    stackDir: path.resolve(get('STACK_DIR')),
+    stackDir,
+    cacheDir: path.resolve(get('STACK_CACHE_DIR').replace('<STACK_DIR>', stackDir)),
     viaProxy,
     readyTimeoutMs: parsePositiveInt('STACK_READY_TIMEOUT_MS', get('STACK_READY_TIMEOUT_MS')),
     database: {
       url: dbUrl.toString(),
       appUrl: appDbUrl.toString(),
-      managed: given('DATABASE_URL') === undefined,
+      managed: parseManaged('POSTGRES_MANAGED', get('POSTGRES_MANAGED'), given('DATABASE_URL') !== undefined),
       upstream: dbUpstream,
       proxyPort: postgresProxyPort,
       name: decodeURIComponent(dbUrl.pathname.slice(1)),
@@ -239,7 +259,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
     kafka: {
       brokers,
       appBrokers: viaProxy ? [`127.0.0.1:${kafkaProxyPort}`] : brokers,
-      managed: given('KAFKA_BROKERS') === undefined,
+      managed: parseManaged('KAFKA_MANAGED', get('KAFKA_MANAGED'), given('KAFKA_BROKERS') !== undefined),
       proxyPort: kafkaProxyPort,
       proxiedListenerPort: ports.KAFKA_PROXIED_LISTENER_PORT,
       controllerPort: ports.KAFKA_CONTROLLER_PORT,

@@ -9,17 +9,17 @@ export function layout(config: LabConfig) {
   const root = config.stackDir;
   return {
     root,
-    bin: path.join(root, 'bin'),
+    bin: path.join(config.cacheDir, 'bin'),
     logs: path.join(root, 'logs'),
     run: path.join(root, 'run'),
     logFile: (s: ServiceName | string) => path.join(root, 'logs', `${s}.log`),
     pidFile: (s: ServiceName) => path.join(root, 'run', `${s}.pid`),
-    kafkaLibs: path.join(root, 'kafka', `libs-${config.kafka.version}`),
+    kafkaLibs: path.join(config.cacheDir, 'kafka', `libs-${config.kafka.version}`),
     kafkaData: path.join(root, 'kafka', 'data'),
     kafkaProperties: path.join(root, 'kafka', 'server.properties'),
-    kafkaPom: path.join(root, 'kafka', `pom-${config.kafka.version}.xml`),
+    kafkaPom: path.join(config.cacheDir, 'kafka', `pom-${config.kafka.version}.xml`),
     postgresData: path.join(root, 'postgres', 'data'),
-    toxiproxyBinary: path.join(root, 'bin', `toxiproxy-server-${config.toxiproxy.version}`),
+    toxiproxyBinary: path.join(config.cacheDir, 'bin', `toxiproxy-server-${config.toxiproxy.version}`),
   };
 }
 export type Layout = ReturnType<typeof layout>;

