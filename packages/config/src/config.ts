@@ -59,6 +59,19 @@ export const SETTINGS = {
   ORDERS_TOPIC_PARTITIONS: { default: '6', meaning: 'Partition count used when the stack creates the orders topic.' },
   PORT: { default: '3000', meaning: 'HTTP port of the order service.' },
   HOST: { default: '127.0.0.1', meaning: 'Address the order service binds to.' },
+  ORDER_WRITE_STRATEGY: {
+    default: 'naive',
+    meaning: 'How POST /api/v1/orders writes when the request does not say: naive (Kafka send inside the DB transaction), naive-after-commit (commit, then send).',
+  },
+  DB_POOL_MAX: { default: '5', meaning: 'Size of the order service’s database connection pool (small on purpose: pool exhaustion shows in seconds).' },
+  DB_POOL_ACQUIRE_TIMEOUT_MS: {
+    default: '2000',
+    meaning: 'How long a request waits for a free pool connection before Sequelize throws ConnectionAcquireTimeoutError.',
+  },
+  FAULT_INJECTION: {
+    default: 'false',
+    meaning: 'true enables GET /api/v1/bad-scenario (it injects real faults through Toxiproxy). `npm start` turns it on; keep it off in production.',
+  },
   STACK_DIR: {
     default: '<repo>/.stack',
     meaning: 'Where the stack keeps its jars, binaries, data, logs and pid files (git-ignored).',
@@ -119,8 +132,19 @@ export interface LabConfig {
   };
   toxiproxy: { url: string; host: string; port: number; version: string };
   topics: { orders: { name: string; partitions: number } };
-  orderService: { host: string; port: number; url: string };
+  orderService: {
+    host: string;
+    port: number;
+    url: string;
+    writeStrategy: WriteStrategy;
+    poolMax: number;
+    poolAcquireTimeoutMs: number;
+    faultInjection: boolean;
+  };
 }
+
+export const WRITE_STRATEGIES = ['naive', 'naive-after-commit'] as const;
+export type WriteStrategy = (typeof WRITE_STRATEGIES)[number];
 
 /** Walks up from this file to the folder holding pnpm-workspace.yaml. */
 export function findRepoRoot(start: string = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -147,6 +171,11 @@ function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw invalid(name, value, 'a whole number greater than 0');
   return n;
+}
+
+function parseStrategy(value: string): WriteStrategy {
+  if ((WRITE_STRATEGIES as readonly string[]).includes(value)) return value as WriteStrategy;
+  throw invalid('ORDER_WRITE_STRATEGY', value, `one of ${WRITE_STRATEGIES.join(', ')}`);
 }
 
 function parseManaged(name: string, value: string, givenUpstream: boolean): boolean {
@@ -272,7 +301,15 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       version: get('TOXIPROXY_VERSION'),
     },
     topics: { orders: { name: ordersTopic, partitions } },
-    orderService: { host: serviceHost, port: servicePort, url: `http://${serviceHost}:${servicePort}` },
+    orderService: {
+      host: serviceHost,
+      port: servicePort,
+      url: `http://${serviceHost}:${servicePort}`,
+      writeStrategy: parseStrategy(get('ORDER_WRITE_STRATEGY')),
+      poolMax: parsePositiveInt('DB_POOL_MAX', get('DB_POOL_MAX')),
+      poolAcquireTimeoutMs: parsePositiveInt('DB_POOL_ACQUIRE_TIMEOUT_MS', get('DB_POOL_ACQUIRE_TIMEOUT_MS')),
+      faultInjection: parseBool('FAULT_INJECTION', get('FAULT_INJECTION')),
+    },
   };
 }
 

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
 import { LeakTracker } from './leaks.ts';
-import { ToxicHelper } from './toxics.ts';
+import { ToxicHelper } from '@dual-write/faults';
 
 const LAB_LOCK_KEY = 74_110_001;
 

@@ -1,55 +1,115 @@
-/** The order service's HTTP app. Built by a function so tests can `inject()` requests without a socket. */
+/**
+ * The order service's HTTP app, built by a function so tests can `inject()` requests or listen on port 0.
+ * On start it applies the schema migrations (safe when several instances start at once) and the demo seed.
+ */
 import Fastify, { type FastifyInstance } from 'fastify';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import swagger from '@fastify/swagger';
 import pg from 'pg';
+import type { AddressInfo } from 'node:net';
 import type { LabConfig } from '@dual-write/config';
+import { ToxicHelper } from '@dual-write/faults';
+import { migrate, seedDemoData } from '@dual-write/schema';
+import { createDatabase } from './db/database.ts';
+import { registerBadScenarioRoutes } from './http/bad-scenario-routes.ts';
+import { installErrorHandler } from './http/errors.ts';
+import { registerHealthRoutes } from './http/health-routes.ts';
+import { registerOrderRoutes } from './http/order-routes.ts';
+import { registerUnrelatedRoutes } from './http/unrelated-routes.ts';
+import { createNaivePublisher } from './kafka/naive-publisher.ts';
+import { Evidence } from './scenarios/evidence.ts';
+import type { ScenarioDeps } from './scenarios/scenario-deps.ts';
+import type { ServiceContext } from './service-context.ts';
 
-export interface AppDeps {
+export interface AppOptions {
   config: LabConfig;
-  /** Defaults to the app-facing URL (through the `postgres` proxy). */
+  /** Where the service's SQL goes; default config.database.appUrl (through the `postgres` proxy). */
   databaseUrl?: string;
+  /** The same database reached directly, for migrations and the scenarios' evidence; default config.database.url. */
+  directDatabaseUrl?: string;
+  /** Default config.topics.orders.name. */
+  topic?: string;
   logger?: boolean;
+  /** How long a scenario waits for shipping/billing to act (default 20 s). */
+  effectTimeoutMs?: number;
 }
 
 export interface App {
   fastify: FastifyInstance;
+  context: ServiceContext;
+  /** Base URL once listening (the pool scenario sends its burst here). */
+  url(): string;
   close(): Promise<void>;
 }
 
-export async function buildApp(deps: AppDeps): Promise<App> {
-  const { config } = deps;
-  const pool = new pg.Pool({ connectionString: deps.databaseUrl ?? config.database.appUrl, max: 5, connectionTimeoutMillis: 3000 });
-  pool.on('error', () => {});
-  const kafka = new Kafka({ clientId: 'order-service', brokers: config.kafka.appBrokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 5000, retry: { retries: 0 } });
-  const admin: Admin = kafka.admin();
+export async function migrateDatabase(url: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await migrate(client);
+    await seedDemoData(client);
+  } finally {
+    await client.end();
+  }
+}
 
-  const fastify = Fastify({ logger: deps.logger ?? false });
+export async function buildApp(opts: AppOptions): Promise<App> {
+  const { config } = opts;
+  const databaseUrl = opts.databaseUrl ?? config.database.appUrl;
+  const directDatabaseUrl = opts.directDatabaseUrl ?? config.database.url;
+  const topic = opts.topic ?? config.topics.orders.name;
+  await migrateDatabase(directDatabaseUrl);
 
-  fastify.get('/health', async (_req, reply) => {
-    const checks: Record<string, string> = {};
-    try {
-      await pool.query('select 1');
-      checks.database = 'ok';
-    } catch (err) {
-      checks.database = `error: ${(err as Error).message}`;
-    }
-    try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      checks.kafka = cluster.brokers.length > 0 ? 'ok' : 'error: no brokers';
-    } catch (err) {
-      checks.kafka = `error: ${(err as Error).message}`;
-    }
-    const ok = Object.values(checks).every((v) => v === 'ok');
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ok' : 'degraded', checks, via: config.viaProxy ? 'toxiproxy' : 'direct' });
+  const fastify = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: 64 * 1024,
+    // Unknown fields are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
   });
+  const db = createDatabase(databaseUrl, { max: config.orderService.poolMax, acquireTimeoutMs: config.orderService.poolAcquireTimeoutMs });
+  const publisher = createNaivePublisher({ brokers: config.kafka.appBrokers, topic });
+  const context: ServiceContext = { config, db, publisher, log: fastify.log };
+  const faults = new ToxicHelper(config.toxiproxy.url);
+  let evidence: Evidence | undefined;
+
+  const url = () => {
+    const addr = fastify.server.address() as AddressInfo | null;
+    if (!addr) throw new Error('the service is not listening');
+    return `http://127.0.0.1:${addr.port}`;
+  };
+  const scenarioDeps = (): ScenarioDeps => ({
+    config,
+    service: context,
+    faults,
+    evidence: (evidence ??= new Evidence(config, directDatabaseUrl, topic)),
+    appDatabaseUrl: databaseUrl,
+    topic,
+    baseUrl: url,
+    effectTimeoutMs: opts.effectTimeoutMs ?? 20_000,
+    toxicsLeft: async () => ({ postgres: await faults.list('postgres'), kafka: await faults.list('kafka') }),
+  });
+
+  await fastify.register(swagger, {
+    openapi: {
+      info: { title: 'dual-write-lab order service', version: '0.1.0', description: 'Creates orders in PostgreSQL and publishes OrderCreated to Kafka; reproduces the dual-write failures on demand.' },
+    },
+  });
+  installErrorHandler(fastify);
+  registerHealthRoutes(fastify, context);
+  registerOrderRoutes(fastify, context);
+  registerUnrelatedRoutes(fastify, context);
+  registerBadScenarioRoutes(fastify, config.orderService.faultInjection, scenarioDeps);
+  fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
+  await fastify.ready();
 
   return {
     fastify,
+    context,
+    url,
     async close() {
       await fastify.close();
-      await admin.disconnect().catch(() => {});
-      await pool.end();
+      await publisher.close();
+      await db.close();
+      await evidence?.close();
     },
   };
 }

@@ -1,10 +1,16 @@
-/** Starts the order service on PORT (default 3000). SIGINT/SIGTERM close it gracefully. */
+/** Starts the order service on HOST:PORT (default 127.0.0.1:3000). SIGINT/SIGTERM close it gracefully. */
 import { isDwError, resolveConfig } from '@dual-write/config';
 import { buildApp } from './app.ts';
 
+const HELP = `Usage: npm run order-service   (npm start runs it together with the stack and the consumers)
+
+Starts the order service on HOST:PORT (default 127.0.0.1:3000), applying the schema migrations first.
+Settings (README "Configuration"): DATABASE_URL, KAFKA_BROKERS, VIA_PROXY, ORDER_WRITE_STRATEGY,
+DB_POOL_MAX, DB_POOL_ACQUIRE_TIMEOUT_MS, FAULT_INJECTION, PORT, HOST.`;
+
 async function main(): Promise<void> {
-  if (process.argv.includes('--help')) {
-    console.log('Usage: npm start   (or: pnpm --filter @dual-write/order-service start)\nStarts the order service on HOST:PORT (default 127.0.0.1:3000). Settings: README "Configuration".');
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
     return;
   }
   const config = resolveConfig();

@@ -1,0 +1,1 @@
+export { ToxicHelper, type ProxyName, type ToxicSpec, type AddedToxic } from './toxics.ts';

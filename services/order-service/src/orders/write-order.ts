@@ -1,0 +1,94 @@
+/**
+ * The write strategies for "create an order and tell Kafka".
+ *
+ *  naive               BEGIN → INSERT order → await Kafka send (acks=all) → COMMIT
+ *                      The brief's flow. A failure between the send and the COMMIT leaves a zombie message;
+ *                      a slow Kafka keeps the transaction's pool connection busy for the whole send.
+ *  naive-after-commit  BEGIN → INSERT order → COMMIT → await Kafka send
+ *                      A failure after the COMMIT leaves a black hole: the order exists, the message never will.
+ *
+ * `hooks` are the seams where the bad-scenario endpoints inject real faults; they do nothing by default.
+ */
+import type { Transaction } from 'sequelize';
+import type { WriteStrategy } from '@dual-write/config';
+import type { OrderCreatedEvent } from '@dual-write/schema';
+import type { Database } from '../db/database.ts';
+import type { Publisher, PublishResult } from '../kafka/naive-publisher.ts';
+
+export interface WriteHooks {
+  /** naive: after the send was acknowledged, before COMMIT. */
+  beforeCommit?: (event: OrderCreatedEvent, published: PublishResult) => Promise<void>;
+  /** naive-after-commit: after COMMIT, before the send. */
+  afterCommit?: (event: OrderCreatedEvent) => Promise<void>;
+}
+
+export interface WriteOutcome {
+  event: OrderCreatedEvent;
+  committed: boolean;
+  published?: PublishResult;
+  /** naive-after-commit only: the send failed after the order was committed (nothing retries it). */
+  publishError?: Error;
+}
+
+export class WriteFailedError extends Error {
+  constructor(
+    readonly stage: 'insert' | 'publish' | 'commit',
+    readonly outcome: WriteOutcome,
+    cause: unknown,
+  ) {
+    super(`order write failed at ${stage}: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'WriteFailedError';
+  }
+}
+
+async function insertOrder(db: Database, event: OrderCreatedEvent, strategy: WriteStrategy, transaction: Transaction): Promise<void> {
+  await db.Order.create(
+    {
+      id: event.orderId,
+      customer_id: event.customerId,
+      status: 'created',
+      total_cents: event.totalCents,
+      items: event.items,
+      strategy,
+      created_at: new Date(event.createdAt),
+    },
+    { transaction },
+  );
+}
+
+export async function writeOrder(
+  deps: { db: Database; publisher: Publisher },
+  event: OrderCreatedEvent,
+  strategy: WriteStrategy,
+  hooks: WriteHooks = {},
+): Promise<WriteOutcome> {
+  const outcome: WriteOutcome = { event, committed: false };
+  const tx = await deps.db.sequelize.transaction();
+  let stage: WriteFailedError['stage'] = 'insert';
+  try {
+    await insertOrder(deps.db, event, strategy, tx);
+    if (strategy === 'naive') {
+      stage = 'publish';
+      outcome.published = await deps.publisher.publish(event); // the pool connection waits here
+      await hooks.beforeCommit?.(event, outcome.published);
+      stage = 'commit';
+      await tx.commit();
+      outcome.committed = true;
+      return outcome;
+    }
+    stage = 'commit';
+    await tx.commit();
+    outcome.committed = true;
+  } catch (err) {
+    if (!outcome.committed) await tx.rollback().catch(() => {});
+    throw new WriteFailedError(stage, outcome, err);
+  }
+  // naive-after-commit: the order is committed; a failed send is logged by the caller and never retried.
+  try {
+    await hooks.afterCommit?.(event);
+    outcome.published = await deps.publisher.publish(event);
+  } catch (err) {
+    outcome.publishError = err as Error;
+  }
+  return outcome;
+}
