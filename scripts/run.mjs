@@ -17,6 +17,9 @@ Tasks:
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
   stack <cmd>      the local stack: up | down | status | logs (see: npm run stack -- help)
   setup            install dependencies and fetch/start everything, without running anything else
+  shipping         the shipping consumer: OrderCreated → order API callback → shipments (needs the stack and the order service)
+  billing          the billing consumer: OrderCreated → order API callback → invoices (same needs; --help for details)
+  audit [args]     compare a table with a topic: ghosts, black holes, duplicates, order (see: npm run audit -- --help)
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 
@@ -89,8 +92,17 @@ switch (task) {
     tsx('packages/stack/src/cli.ts', 'up');
     tsx('services/order-service/src/main.ts', ...args);
     break;
+  case 'shipping':
+    tsx('services/shipping/src/main.ts', ...args);
+    break;
+  case 'billing':
+    tsx('services/billing/src/main.ts', ...args);
+    break;
   case 'test':
     pnpmRun('exec', 'vitest', 'run', ...args);
+    break;
+  case 'audit':
+    tsx('packages/audit/src/cli.ts', ...args);
     break;
   case 'turbo':
     pnpmRun('exec', 'turbo', 'run', ...args);

@@ -1,0 +1,146 @@
+/**
+ * The comparison itself, without any I/O: fed the table's rows, then every message in offset order per
+ * partition, it finds ghosts, black holes, duplicates and order violations.
+ */
+import { MessageReader, parseSequence, type FieldSource, type MessageLike } from './fields.ts';
+import type { BlackHole, Duplicate, Ghost, MessageLocation, OrderViolation, UnreadableMessage } from './report.ts';
+
+export interface AnalyzerSources {
+  entityId: FieldSource;
+  eventId: FieldSource;
+  sequence: FieldSource | undefined;
+  groupBy: FieldSource;
+}
+
+export interface AnalyzerRow {
+  id: string;
+  createdAt: string | null;
+  /** Older than the grace period: it must have a message. */
+  pastGrace: boolean;
+}
+
+export interface AnalysisResult {
+  rows: number;
+  rowsPastGrace: number;
+  pendingWithinGrace: number;
+  messages: number;
+  unreadable: number;
+  withoutEventId: number;
+  withoutSequence: number;
+  entities: number;
+  ghosts: Ghost[];
+  blackHoles: BlackHole[];
+  duplicates: Duplicate[];
+  orderViolations: OrderViolation[];
+  unreadableSample: UnreadableMessage[];
+}
+
+const UNREADABLE_SAMPLE = 20;
+
+const byLocation = (a: MessageLocation, b: MessageLocation) => a.partition - b.partition || a.offset - b.offset;
+
+export class Analyzer {
+  /** Row id → created-at, for rows not yet mentioned by any message. */
+  private readonly rowsPastGrace = new Map<string, string | null>();
+  private readonly rowsWithinGrace = new Set<string>();
+  private readonly rowIds = new Set<string>();
+  private rowCount = 0;
+  private pastGraceCount = 0;
+
+  private readonly entitiesSeen = new Set<string>();
+  private readonly deliveries = new Map<string, MessageLocation[]>();
+  /** `${partition}\u0000${group}` → the previous sequenced message of that group in that partition. */
+  private readonly lastInGroup = new Map<string, { offset: number; sequence: bigint | number; text: string }>();
+
+  private messageCount = 0;
+  private unreadable = 0;
+  private withoutEventId = 0;
+  private withoutSequence = 0;
+  private readonly ghosts: Ghost[] = [];
+  private readonly orderViolations: OrderViolation[] = [];
+  private readonly unreadableSample: UnreadableMessage[] = [];
+
+  constructor(private readonly sources: AnalyzerSources) {}
+
+  addRow(row: AnalyzerRow): void {
+    if (this.rowIds.has(row.id)) return; // a non-unique id column: one entity, however many rows
+    this.rowIds.add(row.id);
+    this.rowCount++;
+    if (row.pastGrace) {
+      this.pastGraceCount++;
+      this.rowsPastGrace.set(row.id, row.createdAt);
+    } else {
+      this.rowsWithinGrace.add(row.id);
+    }
+  }
+
+  /** Messages of one partition must arrive in offset order (partitions may interleave). */
+  addMessage(partition: number, offset: number, message: MessageLike): void {
+    this.messageCount++;
+    const reader = new MessageReader(message);
+    const loc = { partition, offset };
+
+    const eventId = reader.read(this.sources.eventId);
+    if (eventId.ok) {
+      const seen = this.deliveries.get(eventId.value);
+      if (seen) seen.push(loc);
+      else this.deliveries.set(eventId.value, [loc]);
+    } else {
+      this.withoutEventId++;
+    }
+
+    const entity = reader.read(this.sources.entityId);
+    if (entity.ok) {
+      this.entitiesSeen.add(entity.value);
+      this.rowsPastGrace.delete(entity.value);
+      this.rowsWithinGrace.delete(entity.value);
+      if (!this.rowIds.has(entity.value)) this.ghosts.push({ entityId: entity.value, eventId: eventId.ok ? eventId.value : undefined, ...loc });
+    } else {
+      this.unreadable++;
+      if (this.unreadableSample.length < UNREADABLE_SAMPLE) this.unreadableSample.push({ ...loc, reason: entity.reason });
+    }
+
+    if (this.sources.sequence) this.checkOrder(reader, this.sources.sequence, loc);
+  }
+
+  private checkOrder(reader: MessageReader, source: FieldSource, loc: MessageLocation): void {
+    const group = reader.read(this.sources.groupBy);
+    const seq = reader.read(source);
+    const sequence = seq.ok ? parseSequence(seq.value) : undefined;
+    if (!group.ok || !seq.ok || sequence === undefined) {
+      this.withoutSequence++;
+      return;
+    }
+    const slot = `${loc.partition}\u0000${group.value}`;
+    const previous = this.lastInGroup.get(slot);
+    if (previous && sequence < previous.sequence) {
+      this.orderViolations.push({ key: group.value, ...loc, sequence: seq.value, previousOffset: previous.offset, previousSequence: previous.text });
+    }
+    this.lastInGroup.set(slot, { offset: loc.offset, sequence, text: seq.value });
+  }
+
+  result(): AnalysisResult {
+    const duplicates: Duplicate[] = [];
+    for (const [eventId, deliveries] of this.deliveries) {
+      if (deliveries.length > 1) duplicates.push({ eventId, count: deliveries.length, deliveries: [...deliveries].sort(byLocation) });
+    }
+    duplicates.sort((a, b) => byLocation(a.deliveries[0]!, b.deliveries[0]!));
+    const blackHoles = [...this.rowsPastGrace].map(([id, createdAt]) => ({ id, createdAt }));
+    blackHoles.sort((a, b) => (a.createdAt ?? '').localeCompare(b.createdAt ?? '') || a.id.localeCompare(b.id));
+    return {
+      rows: this.rowCount,
+      rowsPastGrace: this.pastGraceCount,
+      pendingWithinGrace: this.rowsWithinGrace.size,
+      messages: this.messageCount,
+      unreadable: this.unreadable,
+      withoutEventId: this.withoutEventId,
+      withoutSequence: this.withoutSequence,
+      entities: this.entitiesSeen.size,
+      ghosts: [...this.ghosts].sort(byLocation),
+      blackHoles,
+      duplicates,
+      orderViolations: [...this.orderViolations].sort(byLocation),
+      unreadableSample: [...this.unreadableSample].sort(byLocation),
+    };
+  }
+}

@@ -1,0 +1,167 @@
+import { describe, expect, it } from 'vitest';
+import { useLab } from '@dual-write/testkit';
+import { formatReport, reportDiverges, runAudit, type AuditOptions, type AuditProgress } from '../src/index.ts';
+import { options, ordersTable, produce } from './fixtures.ts';
+
+const lab = useLab();
+
+/** Runs the audit with a leak-tracked kafkajs client: the file fails if the audit left its admin or consumer connected. */
+function audit(opts: AuditOptions, onProgress?: (p: AuditProgress) => void) {
+  return runAudit(opts, { kafka: lab.kafka({ clientId: 'audit-under-test' }), onProgress });
+}
+
+describe('runAudit against the real PostgreSQL and Kafka', () => {
+  it('clean: every row has its message and every message its row — no divergence, every partition read (an empty one too)', async () => {
+    await ordersTable(lab, 'clean_orders', [{ id: 'o-1' }, { id: 'o-2' }, { id: 'o-3' }, { id: 'o-4' }, { id: 'o-5' }, { id: 'o-new', ageMs: 0 }]);
+    const topic = await lab.topic('clean', 4);
+    await produce(lab, topic, [
+      { partition: 0, key: 'o-1', headers: { id: 'e-1' } },
+      { partition: 1, key: 'o-2', headers: { id: 'e-2' } },
+      { partition: 2, key: 'o-3', headers: { id: 'e-3' } },
+      { partition: 0, key: 'o-4', headers: { id: 'e-4' } },
+      { partition: 1, key: 'o-5', headers: { id: 'e-5' } },
+    ]);
+
+    const progress: AuditProgress[] = [];
+    const report = await audit(options(lab, 'clean_orders', topic), (p) => progress.push(p));
+
+    expect(reportDiverges(report)).toBe(false);
+    expect(report.counts).toEqual({
+      rows: 6, rowsPastGrace: 5, pendingWithinGrace: 1, messages: 5, partitions: 4, unreadable: 0, withoutEventId: 0,
+      withoutSequence: 0, entities: 5, ghosts: 0, blackHoles: 0, duplicates: 0, extraDeliveries: 0, orderViolations: 0,
+    });
+    expect(report.partitions).toEqual([
+      { partition: 0, low: 0, high: 2, messages: 2 },
+      { partition: 1, low: 0, high: 2, messages: 2 },
+      { partition: 2, low: 0, high: 1, messages: 1 },
+      { partition: 3, low: 0, high: 0, messages: 0 },
+    ]);
+    expect(report.source).toMatchObject({ table: 'public.clean_orders', topic, entityId: 'key', eventId: 'header:id', sequence: null });
+    expect(report.orderChecked).toBe(false);
+    expect(progress.filter((p) => p.phase === 'partition').map((p) => p.text)).toHaveLength(4);
+    expect(progress.at(-1)).toMatchObject({ phase: 'done', rows: 6, messages: 5, partitionsDone: 4, partitions: 4 });
+    expect(formatReport(report)).toMatch(/Result: CONSISTENT/);
+  });
+
+  it('ghost: a message whose entity has no row is reported with its partition and offset; a non-JSON message is counted unreadable', async () => {
+    await ordersTable(lab, 'ghost_orders', [{ id: 'o-1' }, { id: 'o-2' }]);
+    const topic = await lab.topic('ghost', 2);
+    const order = (id: string) => ({ data: { order: { id, totalCents: 100 } } });
+    await produce(lab, topic, [
+      { partition: 0, key: 'k', value: order('o-1'), headers: { id: 'e-1' } },
+      { partition: 1, key: 'k', value: order('o-2'), headers: { id: 'e-2' } },
+      { partition: 1, key: 'k', value: order('o-ghost'), headers: { id: 'e-ghost' } },
+      { partition: 0, key: 'k', value: 'not json', headers: { id: 'e-garbage' } },
+    ]);
+
+    const report = await audit(options(lab, 'ghost_orders', topic, { entityId: 'json:data.order.id' }));
+
+    expect(report.ghosts).toEqual([{ entityId: 'o-ghost', eventId: 'e-ghost', partition: 1, offset: 1 }]);
+    expect(report.counts).toMatchObject({ ghosts: 1, blackHoles: 0, duplicates: 0, messages: 4, unreadable: 1, entities: 3 });
+    expect(report.unreadableSample).toEqual([{ partition: 0, offset: 1, reason: 'value is not JSON' }]);
+    expect(reportDiverges(report)).toBe(true);
+    expect(formatReport(report)).toMatch(/o-ghost\s+e-ghost\s+1\s+1/);
+  });
+
+  it('black hole: an old row without a message is reported; a row younger than the grace period is pending, not a black hole (schema-qualified table, custom columns, id from a header)', async () => {
+    const pool = lab.pool();
+    await pool.query('create schema sales');
+    await pool.query('create table sales.purchases (purchase_ref text primary key, inserted_at timestamp not null)');
+    await pool.query(`insert into sales.purchases values ('p-1', localtimestamp - interval '1 hour'), ('p-2', localtimestamp - interval '2 hours'), ('p-new', localtimestamp)`);
+    await pool.end();
+    const topic = await lab.topic('blackhole', 3);
+    await produce(lab, topic, [{ partition: 2, key: null, headers: { entity: 'p-1', id: 'e-1' } }]);
+
+    const report = await audit(options(lab, 'sales.purchases', topic, { idColumn: 'purchase_ref', createdAtColumn: 'inserted_at', entityId: 'header:entity' }));
+
+    expect(report.blackHoles.map((b) => b.id)).toEqual(['p-2']);
+    expect(report.blackHoles[0]!.createdAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(report.counts).toMatchObject({ rows: 3, rowsPastGrace: 2, pendingWithinGrace: 1, blackHoles: 1, ghosts: 0, messages: 1 });
+    expect(report.source.table).toBe('sales.purchases');
+    expect(reportDiverges(report)).toBe(true);
+
+    // With no grace at all, the young row is a black hole too.
+    const strict = await audit(options(lab, 'sales.purchases', topic, { idColumn: 'purchase_ref', createdAtColumn: 'inserted_at', entityId: 'header:entity', graceMs: 0 }));
+    expect(strict.blackHoles.map((b) => b.id)).toEqual(['p-2', 'p-new']);
+  });
+
+  it('duplicate: an event id delivered three times (in two partitions) is one duplicate with count 3 and every delivery', async () => {
+    await ordersTable(lab, 'dup_orders', [{ id: 'o-1' }, { id: 'o-2' }]);
+    const topic = await lab.topic('dup', 2);
+    await produce(lab, topic, [
+      { partition: 0, key: 'o-1', headers: { id: 'e-1' } },
+      { partition: 1, key: 'o-2', headers: { id: 'e-2' } },
+      { partition: 0, key: 'o-1', headers: { id: 'e-1' } },
+      { partition: 1, key: 'o-1', headers: { id: 'e-1' } },
+      { partition: 1, key: 'o-2' }, // no event id: left out of the duplicate check, counted
+    ]);
+
+    const report = await audit(options(lab, 'dup_orders', topic));
+
+    expect(report.duplicates).toEqual([{ eventId: 'e-1', count: 3, deliveries: [{ partition: 0, offset: 0 }, { partition: 0, offset: 1 }, { partition: 1, offset: 1 }] }]);
+    expect(report.counts).toMatchObject({ duplicates: 1, extraDeliveries: 2, withoutEventId: 1, ghosts: 0, blackHoles: 0 });
+    expect(reportDiverges(report)).toBe(true);
+  });
+
+  it('order violation: within a partition, a key whose sequence goes down is reported once; other keys and other partitions are not', async () => {
+    await ordersTable(lab, 'accounts', [{ id: 'acct-1' }, { id: 'acct-2' }]);
+    const topic = await lab.topic('order', 2);
+    let n = 0;
+    const msg = (partition: number, key: string, seq?: number) => ({ partition, key, value: seq === undefined ? { note: 'no seq' } : { seq }, headers: { id: `e-${++n}` } });
+    await produce(lab, topic, [
+      msg(0, 'acct-1', 1), // offset 0
+      msg(0, 'acct-2', 1), // 1
+      msg(0, 'acct-1', 2), // 2
+      msg(0, 'acct-1', 4), // 3
+      msg(0, 'acct-2', 2), // 4
+      msg(0, 'acct-1', 3), // 5 ← went down from 4 (offset 3)
+      msg(0, 'acct-1', 5), // 6
+      msg(0, 'acct-1'), //    7  no sequence
+      msg(1, 'acct-2', 1), // partition 1, offset 0: another partition, not compared with partition 0
+    ]);
+
+    const report = await audit(options(lab, 'accounts', topic, { sequence: 'json:seq' }));
+
+    expect(report.orderChecked).toBe(true);
+    expect(report.orderViolations).toEqual([{ key: 'acct-1', partition: 0, offset: 5, sequence: '3', previousOffset: 3, previousSequence: '4' }]);
+    expect(report.counts).toMatchObject({ orderViolations: 1, withoutSequence: 1, ghosts: 0, blackHoles: 0, duplicates: 0, messages: 9 });
+    expect(reportDiverges(report)).toBe(true);
+
+    const unchecked = await audit(options(lab, 'accounts', topic));
+    expect(unchecked.orderChecked).toBe(false);
+    expect(unchecked.orderViolations).toEqual([]);
+    expect(reportDiverges(unchecked)).toBe(false);
+  });
+
+  it('reads up to the high watermark even when it ends on a transaction marker, and does not count an aborted message', async () => {
+    await ordersTable(lab, 'tx_orders', [{ id: 'o-committed' }]);
+    const topic = await lab.topic('tx', 1);
+    const producer = lab.kafka().producer({ transactionalId: `audit-tx-${lab.id}`, idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const aborted = await producer.transaction();
+      await aborted.send({ topic, messages: [{ key: 'o-aborted', value: '{}', headers: { id: 'e-aborted' } }] });
+      await aborted.abort();
+      const committed = await producer.transaction();
+      await committed.send({ topic, messages: [{ key: 'o-committed', value: '{}', headers: { id: 'e-committed' } }] });
+      await committed.commit();
+    } finally {
+      await producer.disconnect();
+    }
+
+    // The default path: the audit builds its own client from the broker list.
+    const report = await runAudit(options(lab, 'tx_orders', topic));
+
+    expect(report.partitions).toEqual([{ partition: 0, low: 0, high: 4, messages: 1 }]); // aborted, abort marker, committed, commit marker
+    expect(report.counts).toMatchObject({ messages: 1, ghosts: 0, blackHoles: 0, duplicates: 0 });
+    expect(reportDiverges(report)).toBe(false);
+  });
+
+  it('an empty table and an empty topic are consistent', async () => {
+    await ordersTable(lab, 'empty_orders', []);
+    const topic = await lab.topic('empty', 3);
+    const report = await audit(options(lab, 'empty_orders', topic));
+    expect(report.counts).toMatchObject({ rows: 0, messages: 0, partitions: 3 });
+    expect(reportDiverges(report)).toBe(false);
+  });
+});
