@@ -1,0 +1,84 @@
+/**
+ * One Kafka message, start to finish: decode → verify with the order API → record the effect in a
+ * transaction. A malformed message is skipped. A failed attempt (the order API or the database did not
+ * answer) is retried after a capped exponential backoff, for as long as it takes; the message is never
+ * given up, so its offset is only committed after the effect is recorded. Stopping aborts the wait and
+ * throws, which leaves the offset uncommitted: the next consumer of the group gets the message again.
+ *
+ * The order API is called before a database connection is taken, so a slow callback never holds one.
+ */
+import type { KafkaMessage } from 'kafkajs';
+import type pg from 'pg';
+import { decodeDownstreamMessage } from './decode.ts';
+import type { EffectInput, KafkaSource, RecordEffect } from './effect.ts';
+import type { HandledTracker } from './handled-tracker.ts';
+import { verifyOrder } from './order-callback.ts';
+import { backoffDelayMs, waitWithHeartbeats, type BackoffOptions } from './retry.ts';
+import { inTransaction } from './transaction.ts';
+
+export interface MessageHandlerDeps {
+  name: string;
+  pool: pg.Pool;
+  recordEffect: RecordEffect;
+  orderServiceUrl: string;
+  callbackTimeoutMs: number;
+  backoff: BackoffOptions;
+  tracker: HandledTracker;
+  log: (line: string) => void;
+  /** Aborted by stop(). */
+  signal: AbortSignal;
+}
+
+export interface IncomingMessage {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+  /** kafkajs's heartbeat: keeps the group membership alive during long retries (throws on a rebalance). */
+  heartbeat: () => Promise<void>;
+}
+
+/** Thrown when stop() interrupts a message: the message stays uncommitted. */
+export class ConsumerStoppingError extends Error {
+  constructor(name: string, source: KafkaSource) {
+    super(`${name} is stopping: ${describe(source)} left uncommitted for the next consumer of the group`);
+    this.name = 'ConsumerStoppingError';
+  }
+}
+
+export function describe(source: KafkaSource): string {
+  return `${source.topic}/${source.partition}@${source.offset}`;
+}
+
+export async function handleMessage(deps: MessageHandlerDeps, incoming: IncomingMessage): Promise<void> {
+  const source: KafkaSource = { topic: incoming.topic, partition: incoming.partition, offset: incoming.message.offset };
+  const decoded = decodeDownstreamMessage(incoming.message);
+  if (!decoded.ok) {
+    deps.log(`skipped malformed message ${describe(source)}: ${decoded.reason}`);
+    deps.tracker.handled({ kind: 'skipped', reason: decoded.reason, source });
+    return;
+  }
+  const { event, orderId, eventId } = decoded.message;
+  for (let attempt = 1; ; attempt++) {
+    if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
+    try {
+      const verdict = await verifyOrder(orderId, { orderServiceUrl: deps.orderServiceUrl, timeoutMs: deps.callbackTimeoutMs, signal: deps.signal });
+      const input: EffectInput = { event, orderId, eventId, verdict, source };
+      const outcome = await inTransaction(deps.pool, (client) => deps.recordEffect(client, input));
+      deps.log(`${outcome} order ${orderId} (event ${eventId}, ${describe(source)}, order API ${verdict.status})${attempt > 1 ? ` after ${attempt} attempts` : ''}`);
+      deps.tracker.handled({ kind: 'recorded', outcome, callbackStatus: verdict.status, orderId, eventId, source });
+      return;
+    } catch (err) {
+      if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
+      const delayMs = backoffDelayMs(attempt, deps.backoff);
+      const error = (err as Error).message;
+      deps.log(`attempt ${attempt} for order ${orderId} (${describe(source)}) failed: ${error} — retrying in ${delayMs} ms`);
+      deps.tracker.retry({ attempt, delayMs, error, orderId, source });
+      try {
+        await waitWithHeartbeats(delayMs, deps.signal, incoming.heartbeat);
+      } catch (waitErr) {
+        if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
+        throw waitErr; // a heartbeat failed (rebalance): kafkajs rejoins; the message is not committed and comes again
+      }
+    }
+  }
+}

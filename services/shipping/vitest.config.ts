@@ -1,0 +1,4 @@
+import { defineConfig } from 'vitest/config';
+import { labVitestConfig } from '@dual-write/testkit/vitest-preset';
+
+export default defineConfig(labVitestConfig());
