@@ -13,7 +13,9 @@ const PNPM_VERSION = '10.34.8';
 const HELP = `Usage: node scripts/run.mjs <task> [args]   (or: npm run <task> -- [args])
 
 Tasks:
-  start            stack up, then the order service on http://127.0.0.1:3000 (Ctrl-C stops the service)
+  start            stack up, then the lab: order service on http://127.0.0.1:3000 (fault injection on) + shipping + billing
+  test-scenario    every failure scenario end to end, with one table of what the audit found
+  order-service    the order service alone (FAULT_INJECTION off unless set)
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
   stack <cmd>      the local stack: up | down | status | logs (see: npm run stack -- help)
   setup            install dependencies and fetch/start everything, without running anything else
@@ -89,7 +91,18 @@ switch (task) {
     tsx('packages/stack/src/cli.ts', ...args);
     break;
   case 'start':
+    if (args.includes('--help') || args.includes('-h')) {
+      tsx('services/lab/src/demo.ts', '--help');
+      break;
+    }
     tsx('packages/stack/src/cli.ts', 'up');
+    tsx('services/lab/src/demo.ts', ...args);
+    break;
+  case 'test-scenario':
+    if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
+    tsx('services/lab/src/test-scenario.ts', ...args);
+    break;
+  case 'order-service':
     tsx('services/order-service/src/main.ts', ...args);
     break;
   case 'shipping':

@@ -1,4 +1,4 @@
 import { defineConfig } from 'vitest/config';
-import { labVitestConfig } from '@dual-write/testkit/vitest-preset';
+import { labVitestConfig } from '../../packages/testkit/src/vitest-preset.ts';
 
 export default defineConfig(labVitestConfig());

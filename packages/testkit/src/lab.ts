@@ -116,6 +116,8 @@ export function useLab(opts: LabOptions = {}): Lab {
     await lock.connect();
     await lock.query('select pg_advisory_lock($1)', [LAB_LOCK_KEY]);
     state.lockClient = lock;
+    // We own the proxies now: clear whatever a crashed run may have left on them.
+    await toxics.client.reset();
     if (opts.database !== false) {
       state.dbName = `t_${state.id}`.slice(0, 63);
       await lock.query(`create database "${state.dbName}"`);

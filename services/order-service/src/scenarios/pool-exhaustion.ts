@@ -4,6 +4,7 @@
  * meanwhile login and product search — which never touch Kafka — fail with ConnectionAcquireTimeoutError.
  */
 import { runPoolBurst } from '@dual-write/loadgen';
+import { auditFor } from './evidence.ts';
 import type { ScenarioDeps } from './scenario-deps.ts';
 import type { ScenarioReport } from './report.ts';
 
@@ -31,7 +32,8 @@ export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOp
   steps.push(`orders: ${result.orders.ok} ok, ${result.orders.failed} failed ${JSON.stringify(result.orders.errors)}; p50 ${result.orders.p50Ms} ms, p99 ${result.orders.p99Ms} ms`);
   steps.push(`unrelated endpoints: ${result.unrelated.ok} ok, ${result.unrelated.failed} failed ${JSON.stringify(result.unrelated.errors)}; p50 ${result.unrelated.p50Ms} ms, p99 ${result.unrelated.p99Ms} ms`);
   steps.push('Toxiproxy: latency removed');
-  const damage = result.unrelated.failed > 0;
+  const audit = auditFor(await deps.evidence.audit(0), result.orderIds);
+  const damage = result.unrelated.failed > 0 || audit.ghosts.length > 0 || audit.blackHoles.length > 0;
   return {
     scenario: 'pool',
     strategy: opts.strategy,
@@ -47,8 +49,9 @@ export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOp
       login: result.login,
       products: result.products,
       burstDurationMs: result.durationMs,
+      orderIds: result.orderIds,
     },
-    audit: null,
+    audit,
     damage,
     summary: damage
       ? `${result.unrelated.failed} of ${result.unrelated.total} unrelated calls failed (${Object.keys(result.unrelated.errors).join(', ')}) while orders waited on Kafka`

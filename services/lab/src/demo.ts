@@ -1,0 +1,45 @@
+/** `npm start`: the order service with fault injection on, plus shipping and billing, until Ctrl-C. */
+import { isDwError, resolveConfig } from '@dual-write/config';
+import { startSystem } from './system.ts';
+
+const HELP = `Usage: npm start
+
+Runs the lab (the stack is started first by npm start):
+  order service   http://127.0.0.1:3000 (PORT), fault injection ON (the bad-scenario endpoints work)
+  shipping        consumes OrderCreated, calls back GET /api/v1/orders/:id, records shipments
+  billing         the same, records invoices
+Ctrl-C stops them; \`npm run stack -- down\` stops Kafka, PostgreSQL and Toxiproxy.`;
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(HELP);
+    return;
+  }
+  const config = resolveConfig({ FAULT_INJECTION: process.env.FAULT_INJECTION ?? 'true' });
+  const system = await startSystem({ config, log: (l) => console.log(l) });
+  const u = system.url.replace('127.0.0.1', 'localhost');
+  console.log(`
+dual-write-lab is running — order service on ${u} (fault injection ${config.orderService.faultInjection ? 'ON' : 'off'})
+
+  curl -s ${u}/health
+  curl -s -X POST ${u}/api/v1/orders -H 'content-type: application/json' \\
+       -d '{"customerId":"alice","items":[{"sku":"BOOK-001","qty":1,"priceCents":4599}]}'
+  curl -s '${u}/api/v1/bad-scenario?kind=db'           # zombie message
+  curl -s '${u}/api/v1/bad-scenario?kind=mq'           # message black hole (cause=broker|crash)
+  curl -s '${u}/api/v1/bad-scenario?kind=pool'         # connection pool exhaustion
+  npm run audit                                        # independent DB ↔ Kafka audit
+
+Ctrl-C to stop.`);
+  const stop = async (signal: string) => {
+    console.log(`\n${signal}: stopping…`);
+    await system.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((err: unknown) => {
+  console.error(isDwError(err) ? err.format() : err);
+  process.exit(1);
+});

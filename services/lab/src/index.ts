@@ -1,0 +1,3 @@
+export { startSystem, type SystemOptions, type RunningSystem } from './system.ts';
+export { runScenarios, SCENARIOS, type ScenarioRunOptions } from './test-scenario.ts';
+export { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';

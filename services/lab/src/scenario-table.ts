@@ -1,0 +1,58 @@
+/** Turns scenario reports into the one table `test-scenario` prints. */
+import type { ScenarioReport } from '@dual-write/order-service';
+
+export interface ScenarioRow {
+  scenario: string;
+  strategy: string;
+  ordersInDb: number;
+  messagesInKafka: number;
+  ghosts: number;
+  blackHoles: number;
+  unrelatedFailures: string;
+  downstreamEffects: string;
+  damage: boolean;
+  summary: string;
+}
+
+interface Effect {
+  outcome: string;
+}
+
+function describeEffects(shipments: Effect[], invoices: Effect[]): string {
+  const part = (name: string, rows: Effect[]) => {
+    const ghosts = rows.filter((r) => r.outcome === 'ghost').length;
+    return `${name} ${rows.length}${ghosts ? ` (${ghosts} for a ghost order)` : ''}`;
+  };
+  return `${part('shipments', shipments)}, ${part('invoices', invoices)}`;
+}
+
+export function toRow(r: ScenarioReport): ScenarioRow {
+  const f = r.findings as Record<string, unknown>;
+  const ghosts = r.audit?.ghosts.length ?? 0;
+  const blackHoles = r.audit?.blackHoles.length ?? 0;
+  const base = { scenario: `${r.scenario}${r.variant ? ` (${r.variant})` : ''}`, strategy: r.strategy, ghosts, blackHoles, damage: r.damage, summary: r.summary };
+  if (r.scenario === 'pool') {
+    const orders = f.orders as { ok: number };
+    const unrelated = f.unrelated as { failed: number; total: number };
+    return { ...base, ordersInDb: orders.ok, messagesInKafka: orders.ok - blackHoles + ghosts, unrelatedFailures: `${unrelated.failed}/${unrelated.total}`, downstreamEffects: '(not awaited)' };
+  }
+  const ordersInDb = f.orderInDb ? 1 : 0;
+  const messagesInKafka = f.messageInKafka ? 1 : 0;
+  const effects = (f.effects as { shipments: Effect[]; invoices: Effect[] } | undefined) ?? { shipments: [], invoices: [] };
+  return {
+    ...base,
+    ordersInDb,
+    messagesInKafka,
+    unrelatedFailures: '–',
+    downstreamEffects: r.scenario === 'db' ? describeEffects(effects.shipments, effects.invoices) : `${Number(f.downstreamEffects ?? 0)}`,
+  };
+}
+
+export function formatTable(rows: ScenarioRow[]): string {
+  const header = ['scenario', 'strategy', 'orders in DB', 'messages in Kafka', 'ghosts', 'black holes', 'unrelated failures', 'downstream effects'];
+  const cells = rows.map((r) => [r.scenario, r.strategy, String(r.ordersInDb), String(r.messagesInKafka), String(r.ghosts), String(r.blackHoles), r.unrelatedFailures, r.downstreamEffects]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ');
+  const sep = widths.map((w) => '─'.repeat(w)).join('─┼─');
+  return [line(header), sep, ...cells.map(line)].join('\n');
+}

@@ -1,0 +1,53 @@
+/**
+ * The whole system in one process: the order service (HTTP) and the shipping and billing consumers calling
+ * it back. The demo (`npm start`) and `test-scenario` both run it; each part can also run on its own.
+ */
+import type { LabConfig } from '@dual-write/config';
+import { startBilling } from '@dual-write/billing';
+import { buildApp, type App } from '@dual-write/order-service';
+import { startShipping } from '@dual-write/shipping';
+
+export interface SystemOptions {
+  config: LabConfig;
+  /** Listen port; 0 picks a free one. Default config.orderService.port. */
+  port?: number;
+  databaseUrl?: string;
+  directDatabaseUrl?: string;
+  topic?: string;
+  /** Suffix for the consumer group ids (a fresh group reads the topic from its beginning). */
+  groupSuffix?: string;
+  logger?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface RunningSystem {
+  app: App;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
+  const { config } = opts;
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const app = await buildApp({ config, databaseUrl: opts.databaseUrl, directDatabaseUrl: opts.directDatabaseUrl, topic: opts.topic, logger: opts.logger });
+  await app.fastify.listen({ host: config.orderService.host, port: opts.port ?? config.orderService.port });
+  const url = app.url();
+  const common = {
+    config,
+    topic: opts.topic,
+    databaseUrl: opts.databaseUrl,
+    orderServiceUrl: url,
+    log: (l: string) => log(l),
+  };
+  const suffix = opts.groupSuffix ? `-${opts.groupSuffix}` : '';
+  const shipping = await startShipping({ ...common, groupId: `shipping${suffix}` });
+  const billing = await startBilling({ ...common, groupId: `billing${suffix}` });
+  return {
+    app,
+    url,
+    async stop() {
+      await Promise.all([shipping.stop(), billing.stop()]);
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,160 @@
+/**
+ * `npm run test-scenario`: runs every failure scenario end to end against the real stack, through the
+ * brief's URLs (GET /api/v1/bad-scenario?kind=…), and prints one table of what the audit found.
+ * It works in its own database and topic (recreated each run) so earlier traffic never blurs the result.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pg from 'pg';
+import { isDwError, resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
+import { ToxicHelper } from '@dual-write/faults';
+import type { ScenarioReport } from '@dual-write/order-service';
+import { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';
+import { startSystem } from './system.ts';
+
+const HELP = `Usage: npm run test-scenario -- [--only db,mq,mq-crash,pool] [--repeat N] [--json] [--keep]
+
+Runs each dual-write failure for real and prints one table:
+  db        zombie message   (Kafka send acked, DB connection reset before COMMIT)
+  mq        black hole      (COMMIT ok, then the kafka proxy is cut; nothing retries)
+  mq-crash  black hole      (COMMIT ok, then the writing process is SIGKILLed)
+  pool      pool exhaustion (5 s Kafka latency + a burst: login and product search fail)
+The stack must be up (npm run stack -- up; npm run test-scenario does it for you).
+It uses the database "dual_write_scenarios" and the topic "orders.scenarios", recreated each run
+(--keep leaves them for inspection). Results are also written to results/test-scenario-<time>.json.
+Exit code 0 when every scenario reproduced its damage, 1 otherwise.`;
+
+export const SCENARIOS: Record<string, string> = {
+  db: 'kind=db',
+  mq: 'kind=mq&cause=broker',
+  'mq-crash': 'kind=mq&cause=crash',
+  pool: 'kind=pool',
+};
+
+export interface ScenarioRunOptions {
+  config: LabConfig;
+  only?: string[];
+  repeat?: number;
+  database?: string;
+  topic?: string;
+  progress?: (line: string) => void;
+}
+
+/** A run that was killed mid-scenario could not undo its toxic: start from clean proxies. */
+async function clearLeftoverFaults(config: LabConfig): Promise<string[]> {
+  const faults = new ToxicHelper(config.toxiproxy.url);
+  const found: string[] = [];
+  for (const proxy of ['postgres', 'kafka'] as const) {
+    for (const name of await faults.list(proxy)) found.push(`${proxy}/${name}`);
+    if (!(await faults.proxy(proxy)).enabled) found.push(`${proxy} (disabled)`);
+  }
+  if (found.length) await faults.client.reset();
+  return found;
+}
+
+async function recreate(config: LabConfig, database: string, topic: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists "${database}" with (force)`);
+    await admin.query(`create database "${database}"`);
+  } finally {
+    await admin.end();
+  }
+  const kafkaAdmin = new Kafka({ clientId: 'test-scenario', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  await kafkaAdmin.connect();
+  try {
+    if ((await kafkaAdmin.listTopics()).includes(topic)) {
+      await kafkaAdmin.deleteTopics({ topics: [topic] });
+      // Deletion is asynchronous: wait until the name is free before creating it again.
+      for (let i = 0; i < 100 && (await kafkaAdmin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
+    }
+    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, replicationFactor: 1 }], waitForLeaders: true });
+  } finally {
+    await kafkaAdmin.disconnect();
+  }
+}
+
+export async function runScenarios(opts: ScenarioRunOptions): Promise<{ reports: ScenarioReport[]; rows: ScenarioRow[] }> {
+  const { config } = opts;
+  const progress = opts.progress ?? (() => {});
+  const database = opts.database ?? 'dual_write_scenarios';
+  const topic = opts.topic ?? 'orders.scenarios';
+  const only = opts.only ?? Object.keys(SCENARIOS);
+  const leftovers = await clearLeftoverFaults(config);
+  if (leftovers.length) progress(`cleared faults left by an earlier run: ${leftovers.join(', ')}`);
+  progress(`preparing database ${database} and topic ${topic}…`);
+  await recreate(config, database, topic);
+  const system = await startSystem({
+    config,
+    port: 0,
+    databaseUrl: withDatabase(config.database.appUrl, database),
+    directDatabaseUrl: withDatabase(config.database.url, database),
+    topic,
+    groupSuffix: `scenarios-${Date.now()}`,
+    log: () => {},
+  });
+  const reports: ScenarioReport[] = [];
+  try {
+    for (let round = 1; round <= (opts.repeat ?? 1); round++) {
+      for (const name of only) {
+        progress(`▶ ${name}${opts.repeat && opts.repeat > 1 ? ` (round ${round})` : ''}: GET /api/v1/bad-scenario?${SCENARIOS[name]} …`);
+        const res = await fetch(`${system.url}/api/v1/bad-scenario?${SCENARIOS[name]}`, { signal: AbortSignal.timeout(180_000) });
+        const body = (await res.json()) as ScenarioReport & { code?: string; message?: string };
+        if (!res.ok) throw new Error(`${name}: HTTP ${res.status} ${body.code ?? ''} ${body.message ?? ''}`);
+        reports.push(body);
+        progress(`  ${body.damage ? '✗ damage' : '✓ consistent'}: ${body.summary} (${(body.durationMs / 1000).toFixed(1)} s)`);
+      }
+    }
+  } finally {
+    await system.stop();
+  }
+  return { reports, rows: reports.map(toRow) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(HELP);
+    return 0;
+  }
+  const onlyIdx = argv.indexOf('--only');
+  const only = onlyIdx >= 0 ? (argv[onlyIdx + 1] ?? '').split(',').filter(Boolean) : undefined;
+  const unknown = (only ?? []).filter((o) => !(o in SCENARIOS));
+  if (unknown.length || (onlyIdx >= 0 && !only?.length)) {
+    console.error(`--only takes a comma-separated list of ${Object.keys(SCENARIOS).join(', ')}${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`);
+    return 2;
+  }
+  const repeatIdx = argv.indexOf('--repeat');
+  const repeat = repeatIdx >= 0 ? Number(argv[repeatIdx + 1]) : 1;
+  if (!Number.isInteger(repeat) || repeat < 1) {
+    console.error('--repeat takes a whole number ≥ 1');
+    return 2;
+  }
+  const json = argv.includes('--json');
+  const config = resolveConfig({ FAULT_INJECTION: true });
+  const { reports, rows } = await runScenarios({ config, only, repeat, progress: (l) => process.stderr.write(`${l}\n`) });
+  const dir = path.join(config.repoRoot, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `test-scenario-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ rows, reports }, null, 2));
+  if (json) {
+    console.log(JSON.stringify({ rows, reports }, null, 2));
+  } else {
+    console.log(`\n${formatTable(rows)}\n`);
+    for (const r of rows) console.log(`${r.damage ? '✗' : '✓'} ${r.scenario} · ${r.strategy}: ${r.summary}`);
+    console.log(`\nfull reports: ${path.relative(process.cwd(), file)}`);
+  }
+  const reproduced = rows.every((r) => (r.strategy.startsWith('naive') ? r.damage : !r.damage));
+  return reproduced ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(isDwError(err) ? err.format() : err);
+      process.exit(1);
+    },
+  );
+}

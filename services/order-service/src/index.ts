@@ -1,0 +1,3 @@
+export { buildApp, migrateDatabase, type App, type AppOptions } from './app.ts';
+export type { ScenarioReport } from './scenarios/report.ts';
+export { SCENARIO_KINDS } from './http/bad-scenario-routes.ts';
