@@ -3,7 +3,8 @@
 // It needs nothing but Node: it finds or fetches pnpm, installs the workspace's
 // dependencies when they are missing or stale, then runs the task.
 import { spawnSync } from 'node:child_process';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,6 +16,9 @@ const HELP = `Usage: node scripts/run.mjs <task> [args]   (or: npm run <task> --
 Tasks:
   start            stack up, then the lab: order service on http://127.0.0.1:3000 (fault injection on) + shipping + billing
   test-scenario    every failure scenario end to end, with one table of what the audit found
+  loadtest <name>  a load test's Node twin (loadtests/<name>.ts; the k6 scripts are loadtests/<name>.js),
+                   e.g. \`npm run loadtest -- pool-exhaustion [--help]\`
+  migrate          apply the schema and outbox migrations to DATABASE_URL (services also do it at start)
   order-service    the order service alone (FAULT_INJECTION off unless set)
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
   stack <cmd>      the local stack: up | down | status | logs (see: npm run stack -- help)
@@ -22,6 +26,8 @@ Tasks:
   shipping         the shipping consumer: OrderCreated → order API callback → shipments (needs the stack and the order service)
   billing          the billing consumer: OrderCreated → order API callback → invoices (same needs; --help for details)
   audit [args]     compare a table with a topic: ghosts, black holes, duplicates, order (see: npm run audit -- --help)
+  relay            the outbox relay: publishes outbox rows to Kafka, /metrics on RELAY_PORT (--help for details)
+  dead-letters     list | replay <id> | discard <id> messages Kafka refused (--help for details)
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 
@@ -38,7 +44,8 @@ function runOrExit(cmd, args, opts = {}) {
     say(`could not run ${cmd}: ${r.error.message}`);
     process.exit(1);
   }
-  if (r.status !== 0) process.exit(r.status ?? 1);
+  // Killed by a signal (e.g. pnpm on Ctrl-C): exit as a shell would, 128 + the signal's number.
+  if (r.status !== 0) process.exit(r.status ?? (r.signal ? 128 + (os.constants.signals[r.signal] ?? 0) : 1));
 }
 
 function major(version) {
@@ -72,6 +79,16 @@ function ensureInstalled(pnpm) {
   writeFileSync(stamp, new Date().toISOString());
 }
 
+/** The load tests: loadtests/<name>.ts files (the Node twins of the k6 scripts), config files aside. */
+function loadtestNames() {
+  const dir = path.join(ROOT, 'loadtests');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.includes('.config.'))
+    .map((f) => f.slice(0, -'.ts'.length))
+    .sort();
+}
+
 const [task, ...args] = process.argv.slice(2);
 if (!task || task === 'help' || task === '--help' || task === '-h') {
   console.log(HELP);
@@ -102,6 +119,26 @@ switch (task) {
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     tsx('services/lab/src/test-scenario.ts', ...args);
     break;
+  case 'loadtest': {
+    const [name, ...rest] = args;
+    const names = loadtestNames();
+    if (!name || name === '--help' || name === '-h') {
+      console.log(`Usage: npm run loadtest -- <name> [args]   (args go to the load test; <name> --help for its options)\nLoad tests: ${names.join(', ')}`);
+      process.exit(name ? 0 : 2);
+    }
+    if (!names.includes(name)) {
+      say(`unknown load test "${name}": the load tests are ${names.join(', ')} (files loadtests/<name>.ts)`);
+      process.exit(2);
+    }
+    if (!rest.includes('--help') && !rest.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
+    // Ctrl-C reaches the load test too, which removes its toxic before it exits: wait for it and pass its code on.
+    process.on('SIGINT', () => {});
+    tsx(`loadtests/${name}.ts`, ...rest);
+    break;
+  }
+  case 'migrate':
+    tsx('packages/schema/src/cli.ts', ...args);
+    break;
   case 'order-service':
     tsx('services/order-service/src/main.ts', ...args);
     break;
@@ -116,6 +153,12 @@ switch (task) {
     break;
   case 'audit':
     tsx('packages/audit/src/cli.ts', ...args);
+    break;
+  case 'relay':
+    tsx('services/relay/src/main.ts', ...args);
+    break;
+  case 'dead-letters':
+    tsx('services/relay/src/dead-letters-cli.ts', ...args);
     break;
   case 'turbo':
     pnpmRun('exec', 'turbo', 'run', ...args);

@@ -61,7 +61,7 @@ export const SETTINGS = {
   HOST: { default: '127.0.0.1', meaning: 'Address the order service binds to.' },
   ORDER_WRITE_STRATEGY: {
     default: 'naive',
-    meaning: 'How POST /api/v1/orders writes when the request does not say: naive (Kafka send inside the DB transaction), naive-after-commit (commit, then send).',
+    meaning: 'How POST /api/v1/orders writes when the request does not say: naive (Kafka send inside the DB transaction), naive-after-commit (commit, then send), outbox (order + outbox row in one transaction; the relay publishes).',
   },
   DB_POOL_MAX: { default: '5', meaning: 'Size of the order service’s database connection pool (small on purpose: pool exhaustion shows in seconds).' },
   DB_POOL_ACQUIRE_TIMEOUT_MS: {
@@ -92,6 +92,22 @@ export const SETTINGS = {
     default: '90000',
     meaning: 'How long `stack up` waits for each service to become ready before failing with its log tail.',
   },
+  RELAY_PORT: { default: '9464', meaning: 'HTTP port of the outbox relay’s /metrics and /health (0 picks a free port).' },
+  RELAY_BATCH_SIZE: { default: '500', meaning: 'Most outbox rows the relay reads and publishes per batch.' },
+  RELAY_POLL_INTERVAL_MS: {
+    default: '1000',
+    meaning: 'How often the relay looks for rows when no NOTIFY woke it (the correctness floor if a notification is missed).',
+  },
+  RELAY_MAX_ATTEMPTS: {
+    default: '5',
+    meaning: 'How many times Kafka may refuse a message (e.g. too large) before the relay moves it to outbox_dead_letters.',
+  },
+  RELAY_SLOTS: {
+    default: '32',
+    meaning: 'Key-hash slots shared out among relay instances (one owner per slot); every instance on a database must use the same number.',
+  },
+  RELAY_DB_POOL_MAX: { default: '2', meaning: 'Size of the relay’s own database pool (it also keeps one dedicated session for its locks and LISTEN).' },
+  RELAY_LOG_LEVEL: { default: 'info', meaning: 'Log level of the relay’s JSON logs: trace, debug, info, warn, error, fatal or silent.' },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -141,9 +157,22 @@ export interface LabConfig {
     poolAcquireTimeoutMs: number;
     faultInjection: boolean;
   };
+  relay: {
+    /** HTTP port for /metrics and /health; 0 = a free port. */
+    port: number;
+    batchSize: number;
+    pollIntervalMs: number;
+    maxAttempts: number;
+    slots: number;
+    poolMax: number;
+    logLevel: RelayLogLevel;
+  };
 }
 
-export const WRITE_STRATEGIES = ['naive', 'naive-after-commit'] as const;
+export const RELAY_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type RelayLogLevel = (typeof RELAY_LOG_LEVELS)[number];
+
+export const WRITE_STRATEGIES = ['naive', 'naive-after-commit', 'outbox'] as const;
 export type WriteStrategy = (typeof WRITE_STRATEGIES)[number];
 
 /** Walks up from this file to the folder holding pnpm-workspace.yaml. */
@@ -171,6 +200,16 @@ function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw invalid(name, value, 'a whole number greater than 0');
   return n;
+}
+
+function parsePortOrZero(name: string, value: string): number {
+  return value.trim() === '0' ? 0 : parsePort(name, value);
+}
+
+function parseLogLevel(value: string): RelayLogLevel {
+  const v = value.trim().toLowerCase();
+  if ((RELAY_LOG_LEVELS as readonly string[]).includes(v)) return v as RelayLogLevel;
+  throw invalid('RELAY_LOG_LEVEL', value, `one of ${RELAY_LOG_LEVELS.join(', ')}`);
 }
 
 function parseStrategy(value: string): WriteStrategy {
@@ -309,6 +348,15 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       poolMax: parsePositiveInt('DB_POOL_MAX', get('DB_POOL_MAX')),
       poolAcquireTimeoutMs: parsePositiveInt('DB_POOL_ACQUIRE_TIMEOUT_MS', get('DB_POOL_ACQUIRE_TIMEOUT_MS')),
       faultInjection: parseBool('FAULT_INJECTION', get('FAULT_INJECTION')),
+    },
+    relay: {
+      port: parsePortOrZero('RELAY_PORT', get('RELAY_PORT')),
+      batchSize: parsePositiveInt('RELAY_BATCH_SIZE', get('RELAY_BATCH_SIZE')),
+      pollIntervalMs: parsePositiveInt('RELAY_POLL_INTERVAL_MS', get('RELAY_POLL_INTERVAL_MS')),
+      maxAttempts: parsePositiveInt('RELAY_MAX_ATTEMPTS', get('RELAY_MAX_ATTEMPTS')),
+      slots: parsePositiveInt('RELAY_SLOTS', get('RELAY_SLOTS')),
+      poolMax: parsePositiveInt('RELAY_DB_POOL_MAX', get('RELAY_DB_POOL_MAX')),
+      logLevel: parseLogLevel(get('RELAY_LOG_LEVEL')),
     },
   };
 }

@@ -22,6 +22,11 @@ export const ERROR_CODES = {
   DW_NOT_FOUND: 'The requested entity does not exist.',
   DW_AUDIT_SOURCE_MISSING: 'The table or topic the auditor was pointed at does not exist.',
   DW_AUDIT_UNREACHABLE: 'The auditor could not reach the database or the broker.',
+  DW_OUTBOX_INVALID_MESSAGE: 'A message given to the outbox (enqueue, processOnce, dead letters) is invalid.',
+  DW_OUTBOX_NOT_MIGRATED: 'The outbox tables do not exist in the database.',
+  DW_RELAY_UNREACHABLE: 'The relay could not reach its database at start.',
+  DW_RELAY_SLOTS_MISMATCH: 'Another relay instance on the same database uses a different slot count.',
+  DW_RELAY_DRAIN_TIMEOUT: 'The relay did not drain the outbox within the given time.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

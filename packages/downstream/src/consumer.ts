@@ -3,6 +3,7 @@
  * handleMessage() — verify with the order API, record the effect — and commits its offset only after.
  * The returned handle stops it, reports stats and lets callers await "N messages handled".
  */
+import { INBOX_TABLE } from '@dual-write/outbox';
 import type { EventEmitter } from 'node:events';
 import { Kafka, logLevel, type Consumer, type ConsumerCrashEvent, type LogEntry } from 'kafkajs';
 import pg from 'pg';
@@ -84,7 +85,7 @@ export async function startDownstreamConsumer(options: DownstreamConsumerOptions
   };
 
   try {
-    await checkDatabase(pool, o.databaseUrl, o.requiredTables);
+    await checkDatabase(pool, o.databaseUrl, [...o.requiredTables, INBOX_TABLE]);
     // A short long-poll: stop() waits for the fetch in flight, so this bounds how long a graceful stop takes.
     consumer = makeKafka(o).consumer({ groupId: o.groupId, maxWaitTimeInMs: 1000, sessionTimeout: o.sessionTimeoutMs, heartbeatInterval: Math.floor(o.sessionTimeoutMs / 3) });
     consumer.on(consumer.events.CRASH, onCrash);

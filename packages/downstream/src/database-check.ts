@@ -15,6 +15,6 @@ export async function checkDatabase(pool: pg.Pool, databaseUrl: string, required
     throw new DwError('DW_STACK_NOT_RUNNING', `The database at ${redactUrl(databaseUrl)} does not answer: ${(err as Error).message}.`, 'Start the stack (npm run stack -- up), or fix DATABASE_URL / VIA_PROXY.', undefined, { cause: err });
   }
   if (missing.length) {
-    throw new DwError('DW_CONFIG_INVALID', `The database at ${redactUrl(databaseUrl)} has no table ${missing.join(', ')}: it is not migrated.`, 'Migrate it first (npm start does; or: npm run pnpm -- --filter @dual-write/schema migrate), or point DATABASE_URL at the lab database.');
+    throw new DwError('DW_CONFIG_INVALID', `The database at ${redactUrl(databaseUrl)} has no table ${missing.join(', ')}: it is not migrated.`, 'Migrate it first (npm start does; or: npm run migrate), or point DATABASE_URL at the lab database.');
   }
 }

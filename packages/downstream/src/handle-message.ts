@@ -15,6 +15,10 @@ import type { HandledTracker } from './handled-tracker.ts';
 import { verifyOrder } from './order-callback.ts';
 import { backoffDelayMs, waitWithHeartbeats, type BackoffOptions } from './retry.ts';
 import { inTransaction } from './transaction.ts';
+import { pgExecutor, processOnce } from '@dual-write/outbox';
+
+/** The outcome recorded for an event id this consumer already handled (the inbox absorbed it). */
+export const DUPLICATE = 'duplicate';
 
 export interface MessageHandlerDeps {
   name: string;
@@ -63,7 +67,14 @@ export async function handleMessage(deps: MessageHandlerDeps, incoming: Incoming
     try {
       const verdict = await verifyOrder(orderId, { orderServiceUrl: deps.orderServiceUrl, timeoutMs: deps.callbackTimeoutMs, signal: deps.signal });
       const input: EffectInput = { event, orderId, eventId, verdict, source };
-      const outcome = await inTransaction(deps.pool, (client) => deps.recordEffect(client, input));
+      // The inbox row and the effect commit together: a redelivered event (at-least-once) has no second effect.
+      const outcome = await inTransaction(deps.pool, async (client) => {
+        let recorded = DUPLICATE;
+        await processOnce(pgExecutor(client), { consumer: deps.name, eventId }, async () => {
+          recorded = await deps.recordEffect(client, input);
+        });
+        return recorded;
+      });
       deps.log(`${outcome} order ${orderId} (event ${eventId}, ${describe(source)}, order API ${verdict.status})${attempt > 1 ? ` after ${attempt} attempts` : ''}`);
       deps.tracker.handled({ kind: 'recorded', outcome, callbackStatus: verdict.status, orderId, eventId, source });
       return;

@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateOutbox, pgExecutor } from '@dual-write/outbox';
 import { useLab } from '@dual-write/testkit';
 import type { Producer } from 'kafkajs';
 import { startDownstreamConsumer, type DownstreamConsumer, type DownstreamConsumerOptions, type RecordEffect, type RetryNotice, type CrashNotice } from '../src/index.ts';
@@ -7,9 +8,12 @@ import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi
 
 // The machinery is effect-agnostic: these tests record into a table of their own.
 const lab = useLab({
-  initSql: `create table effects (
-    id bigserial primary key, consumer text not null, order_id uuid not null, event_id uuid, outcome text not null,
-    callback_status integer not null, amount_cents bigint, kafka_topic text not null, kafka_partition integer not null, kafka_offset bigint not null)`,
+  initSql: async (client) => {
+    await client.query(`create table effects (
+      id bigserial primary key, consumer text not null, order_id uuid not null, event_id uuid, outcome text not null,
+      callback_status integer not null, amount_cents bigint, kafka_topic text not null, kafka_partition integer not null, kafka_offset bigint not null)`);
+    await migrateOutbox(pgExecutor(client)); // the inbox table
+  },
 });
 
 const recordTestEffect: RecordEffect = async (client, { orderId, eventId, verdict, source }) => {
@@ -67,6 +71,20 @@ async function connectionsOf(name: string): Promise<number> {
 }
 
 describe('startDownstreamConsumer', () => {
+  it('has no second effect for a redelivered event id (the inbox absorbs at-least-once duplicates)', async () => {
+    const topic = await lab.topic('redelivered');
+    const event = orderCreatedEvent({ totalCents: 500 });
+    api.addOrder(event.orderId, 500);
+    const consumer = await startConsumer(topic);
+    await produceMessage(producer, topic, event);
+    await produceMessage(producer, topic, event); // the relay published it twice (crash between ack and delete)
+    await produceMessage(producer, topic, event);
+    const stats = await consumer.waitForHandled(3);
+    await consumer.stop();
+    expect(stats.outcomes).toEqual({ done: 1, duplicate: 2 });
+    expect(await rowsFor(event.orderId)).toHaveLength(1);
+  });
+
   it('records a verified order (200) with its event id and Kafka position, and an unknown order (404) as a ghost; commits both offsets', async () => {
     const topic = await lab.topic('known-and-ghost');
     const known = orderCreatedEvent({ totalCents: 12_345 });

@@ -16,6 +16,8 @@ export interface PoolBurstOptions {
   /** Pause between two probe calls of one loop. */
   probeIntervalMs?: number;
   customerId?: string;
+  /** Keep probing the unrelated endpoints at least this long (so a fast burst is compared over the same window). */
+  minDurationMs?: number;
 }
 
 export interface PoolBurstResult {
@@ -27,6 +29,8 @@ export interface PoolBurstResult {
   login: CallSummary;
   products: CallSummary;
   orderIds: string[];
+  /** Event ids of the accepted orders (POST response `eventId`). */
+  eventIds: string[];
 }
 
 export const SAMPLE_ITEMS = [
@@ -39,6 +43,10 @@ export async function runPoolBurst(opts: PoolBurstOptions): Promise<PoolBurstRes
   const probes = opts.probes ?? 4;
   const interval = opts.probeIntervalMs ?? 100;
   let inFlight = true;
+  let windowOpen = true;
+  const windowTimer = setTimeout(() => {
+    windowOpen = false;
+  }, opts.minDurationMs ?? 0);
   const login: CallResult[] = [];
   const products: CallResult[] = [];
   const orders = Promise.all(
@@ -56,14 +64,17 @@ export async function runPoolBurst(opts: PoolBurstOptions): Promise<PoolBurstRes
     do {
       if (n % 2 === 0) login.push(await postJson(`${opts.baseUrl}/api/v1/login`, { email: 'demo@example.com', password: 'demo-password' }));
       else products.push(await timedCall(`${opts.baseUrl}/api/v1/products?q=book`));
-      if (inFlight) await new Promise((r) => setTimeout(r, interval));
-    } while (inFlight);
+      if (inFlight || windowOpen) await new Promise((r) => setTimeout(r, interval));
+    } while (inFlight || windowOpen);
   };
   const [orderResults] = await Promise.all([orders, ...Array.from({ length: probes }, (_, i) => probeLoop(i))]);
-  const orderIds = orderResults.flatMap((r) => {
-    const id = (r.body as { order?: { id?: string } } | undefined)?.order?.id;
-    return r.ok && id ? [id] : [];
+  clearTimeout(windowTimer);
+  const accepted = orderResults.flatMap((r) => {
+    const body = r.body as { order?: { id?: string }; eventId?: string } | undefined;
+    return r.ok && body?.order?.id ? [{ orderId: body.order.id, eventId: body.eventId ?? '' }] : [];
   });
+  const orderIds = accepted.map((a) => a.orderId);
+  const eventIds = accepted.map((a) => a.eventId).filter(Boolean);
   return {
     strategy: opts.strategy,
     burst: opts.burst,
@@ -73,5 +84,6 @@ export async function runPoolBurst(opts: PoolBurstOptions): Promise<PoolBurstRes
     login: summarize(login),
     products: summarize(products),
     orderIds,
+    eventIds,
   };
 }

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
 import { DwError } from '@dual-write/config';
+import { migrateOutbox, pgExecutor } from '@dual-write/outbox';
 
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations/', import.meta.url));
 const LOCK_KEY = 74_110_002;
@@ -78,4 +79,14 @@ export async function migrate(client: Queryable, opts: { dir?: string; log?: (li
     throw err;
   }
   return { applied, alreadyApplied: migrations.length - applied.length };
+}
+
+/**
+ * Everything the lab's services need: this package's migrations, then the outbox library's own
+ * (outbox, dead letters, inbox — tracked in their own table, so the library stays usable on its own).
+ */
+export async function migrateLab(client: Queryable, opts: { log?: (line: string) => void } = {}): Promise<MigrateResult> {
+  const result = await migrate(client, opts);
+  const outbox = await migrateOutbox(pgExecutor(client as never));
+  return { applied: [...result.applied, ...outbox.applied.map((a) => `outbox/${a}`)], alreadyApplied: result.alreadyApplied + (outbox.alreadyApplied ?? 0) };
 }

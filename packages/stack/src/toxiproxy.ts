@@ -80,8 +80,8 @@ export async function ensureProxies(config: LabConfig, progress: Progress): Prom
       await api(config, 'POST', '/proxies', { ...spec, enabled: true });
       progress(`toxiproxy: proxy ${spec.name} ${spec.listen} → ${spec.upstream}`);
     } else if (!have.enabled) {
-      await api(config, 'POST', `/proxies/${spec.name}`, { enabled: true });
-      progress(`toxiproxy: proxy ${spec.name} was disabled; enabled it`);
+      // A disabled proxy is a fault someone put in place (a test, a chaos script): not ours to undo.
+      progress(`toxiproxy: proxy ${spec.name} is disabled (a fault is in place) — left as it is`);
     }
   }
 }

@@ -5,11 +5,11 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
 import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '@dual-write/downstream/testing';
-import { migrate } from '@dual-write/schema';
+import { migrateLab } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import { BILLING_GROUP_ID, startBilling, type BillingOptions } from '../src/index.ts';
 
-const lab = useLab({ initSql: async (client) => void (await migrate(client)) });
+const lab = useLab({ initSql: async (client) => void (await migrateLab(client)) });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 let api: FakeOrderApi;

@@ -6,6 +6,7 @@ const HELP = `Usage: npm start
 
 Runs the lab (the stack is started first by npm start):
   order service   http://127.0.0.1:3000 (PORT), fault injection ON (the bad-scenario endpoints work)
+  relay           publishes the outbox to Kafka; /metrics and /health on RELAY_PORT (9464)
   shipping        consumes OrderCreated, calls back GET /api/v1/orders/:id, records shipments
   billing         the same, records invoices
 Ctrl-C stops them; \`npm run stack -- down\` stops Kafka, PostgreSQL and Toxiproxy.`;
@@ -19,7 +20,8 @@ async function main(): Promise<void> {
   const system = await startSystem({ config, log: (l) => console.log(l) });
   const u = system.url.replace('127.0.0.1', 'localhost');
   console.log(`
-dual-write-lab is running — order service on ${u} (fault injection ${config.orderService.faultInjection ? 'ON' : 'off'})
+dual-write-lab is running — order service on ${u} (fault injection ${config.orderService.faultInjection ? 'ON' : 'off'}),
+relay (metrics ${system.relay.url ? `${system.relay.url}/metrics` : "off"}), shipping and billing consumers
 
   curl -s ${u}/health
   curl -s -X POST ${u}/api/v1/orders -H 'content-type: application/json' \\
@@ -27,6 +29,7 @@ dual-write-lab is running — order service on ${u} (fault injection ${config.or
   curl -s '${u}/api/v1/bad-scenario?kind=db'           # zombie message
   curl -s '${u}/api/v1/bad-scenario?kind=mq'           # message black hole (cause=broker|crash)
   curl -s '${u}/api/v1/bad-scenario?kind=pool'         # connection pool exhaustion
+  curl -s '${u}/api/v1/bad-scenario?kind=db&strategy=outbox'   # the same fault, outbox strategy
   npm run audit                                        # independent DB ↔ Kafka audit
 
 Ctrl-C to stop.`);

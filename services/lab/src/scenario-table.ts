@@ -10,12 +10,18 @@ export interface ScenarioRow {
   blackHoles: number;
   unrelatedFailures: string;
   downstreamEffects: string;
+  /** Orders with more than one shipment or invoice (the inbox must keep this at 0). */
+  doubleEffects: number;
   damage: boolean;
   summary: string;
 }
 
 interface Effect {
   outcome: string;
+}
+
+function doubles(rows: Effect[]): number {
+  return Math.max(0, rows.length - 1);
 }
 
 function describeEffects(shipments: Effect[], invoices: Effect[]): string {
@@ -34,7 +40,7 @@ export function toRow(r: ScenarioReport): ScenarioRow {
   if (r.scenario === 'pool') {
     const orders = f.orders as { ok: number };
     const unrelated = f.unrelated as { failed: number; total: number };
-    return { ...base, ordersInDb: orders.ok, messagesInKafka: orders.ok - blackHoles + ghosts, unrelatedFailures: `${unrelated.failed}/${unrelated.total}`, downstreamEffects: '(not awaited)' };
+    return { ...base, ordersInDb: orders.ok, messagesInKafka: orders.ok - blackHoles + ghosts, unrelatedFailures: `${unrelated.failed}/${unrelated.total}`, downstreamEffects: '(not awaited)', doubleEffects: 0 };
   }
   const ordersInDb = f.orderInDb ? 1 : 0;
   const messagesInKafka = f.messageInKafka ? 1 : 0;
@@ -44,13 +50,14 @@ export function toRow(r: ScenarioReport): ScenarioRow {
     ordersInDb,
     messagesInKafka,
     unrelatedFailures: '–',
-    downstreamEffects: r.scenario === 'db' ? describeEffects(effects.shipments, effects.invoices) : `${Number(f.downstreamEffects ?? 0)}`,
+    downstreamEffects: describeEffects(effects.shipments, effects.invoices),
+    doubleEffects: doubles(effects.shipments) + doubles(effects.invoices),
   };
 }
 
 export function formatTable(rows: ScenarioRow[]): string {
-  const header = ['scenario', 'strategy', 'orders in DB', 'messages in Kafka', 'ghosts', 'black holes', 'unrelated failures', 'downstream effects'];
-  const cells = rows.map((r) => [r.scenario, r.strategy, String(r.ordersInDb), String(r.messagesInKafka), String(r.ghosts), String(r.blackHoles), r.unrelatedFailures, r.downstreamEffects]);
+  const header = ['scenario', 'strategy', 'orders in DB', 'messages in Kafka', 'ghosts', 'black holes', 'unrelated failures', 'double effects', 'downstream effects'];
+  const cells = rows.map((r) => [r.scenario, r.strategy, String(r.ordersInDb), String(r.messagesInKafka), String(r.ghosts), String(r.blackHoles), r.unrelatedFailures, String(r.doubleEffects), r.downstreamEffects]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ');
   const sep = widths.map((w) => '─'.repeat(w)).join('─┼─');

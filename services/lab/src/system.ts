@@ -1,10 +1,12 @@
 /**
- * The whole system in one process: the order service (HTTP) and the shipping and billing consumers calling
- * it back. The demo (`npm start`) and `test-scenario` both run it; each part can also run on its own.
+ * The whole system in one process: the order service (HTTP), the outbox relay, and the shipping and billing
+ * consumers calling the order service back. The demo (`npm start`) and `test-scenario` both run it; each part
+ * can also run on its own (`npm run order-service`, `npm run relay`, `npm run shipping`, `npm run billing`).
  */
 import type { LabConfig } from '@dual-write/config';
 import { startBilling } from '@dual-write/billing';
 import { buildApp, type App } from '@dual-write/order-service';
+import { startRelay, type Relay } from '@dual-write/relay';
 import { startShipping } from '@dual-write/shipping';
 
 export interface SystemOptions {
@@ -18,10 +20,15 @@ export interface SystemOptions {
   groupSuffix?: string;
   logger?: boolean;
   log?: (line: string) => void;
+  /** The relay's /metrics and /health port; false = none (default config RELAY_PORT). */
+  relayPort?: number | false;
+  /** Relay log level (default warn: the demo's terminal stays readable). */
+  relayLogLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 }
 
 export interface RunningSystem {
   app: App;
+  relay: Relay;
   url: string;
   stop(): Promise<void>;
 }
@@ -40,13 +47,22 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     log: (l: string) => log(l),
   };
   const suffix = opts.groupSuffix ? `-${opts.groupSuffix}` : '';
+  const relay = await startRelay({
+    config,
+    database: opts.databaseUrl ?? config.database.appUrl,
+    topic: opts.topic ?? config.topics.orders.name,
+    ...(opts.relayPort !== undefined ? { port: opts.relayPort } : {}),
+    logLevel: opts.relayLogLevel ?? 'warn',
+  });
   const shipping = await startShipping({ ...common, groupId: `shipping${suffix}` });
   const billing = await startBilling({ ...common, groupId: `billing${suffix}` });
   return {
     app,
+    relay,
     url,
     async stop() {
       await Promise.all([shipping.stop(), billing.stop()]);
+      await relay.stop();
       await app.close();
     },
   };

@@ -1,17 +1,24 @@
 /**
  * The lab's promise: every failure scenario reproduces its damage for real, every time, as measured by the
- * independent audit — and leaves no toxic behind. Runs the brief's URLs three times in a row.
+ * independent audit — and the same fault against the outbox strategy leaves everything consistent, with
+ * exactly one effect per order downstream. Each runs three times in a row; no toxic is left behind.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig, withDatabase } from '@dual-write/config';
+import type { ScenarioReport } from '@dual-write/order-service';
 import { useLab } from '@dual-write/testkit';
 import { runScenarios } from '../src/index.ts';
 
 const lab = useLab({ database: false });
 const config = resolveConfig({ FAULT_INJECTION: true });
 const names = () => ({ database: `s_${lab.id}`.slice(0, 63), topic: `t.${lab.id}.scenarios` });
+let reports: ScenarioReport[] = [];
+
+beforeAll(async () => {
+  ({ reports } = await runScenarios({ config, repeat: 3, ...names() }));
+}, 600_000);
 
 afterAll(async () => {
   const { database, topic } = names();
@@ -25,34 +32,79 @@ afterAll(async () => {
   await k.disconnect();
 });
 
-describe('test-scenario (naive strategies)', () => {
-  it('reproduces each failure three times in a row, as the audit measures it, and leaves no toxic behind', async () => {
-    const { reports, rows } = await runScenarios({ config, repeat: 3, ...names() });
-    expect(reports).toHaveLength(12);
-    const by = (scenario: string, variant?: string) => reports.filter((r) => r.scenario === scenario && r.variant === variant);
+const runs = (strategy: string, scenario: string, variant?: string) => {
+  const r = reports.filter((x) => x.strategy === strategy && x.scenario === scenario && x.variant === variant);
+  expect(r).toHaveLength(3);
+  return r;
+};
+type Effects = { shipments: { outcome: string }[]; invoices: { outcome: string }[] };
 
-    for (const r of by('db')) {
+describe('test-scenario, naive strategies: the damage, every time', () => {
+  it('kind=db: one ghost message per run; the order is not in the database; shipping called back and got 404', () => {
+    for (const r of runs('naive', 'db')) {
       expect(r.audit!.ghosts).toHaveLength(1);
       expect(r.audit!.blackHoles).toEqual([]);
       expect(r.findings).toMatchObject({ orderInDb: false, messageInKafka: true, shippingCallbackStatus: 404 });
     }
+  });
+
+  it('kind=mq (broker cut and SIGKILL): one black hole per run; the order is committed, no message, no effect', () => {
     for (const variant of ['broker', 'crash']) {
-      const runs = by('mq', variant);
-      expect(runs).toHaveLength(3);
-      for (const r of runs) {
+      for (const r of runs('naive-after-commit', 'mq', variant)) {
         expect(r.audit!.blackHoles).toHaveLength(1);
         expect(r.audit!.ghosts).toEqual([]);
         expect(r.findings).toMatchObject({ orderInDb: true, messageInKafka: false, downstreamEffects: 0 });
       }
     }
-    for (const r of by('pool')) {
+  });
+
+  it('kind=pool: unrelated endpoints fail with DW_DB_POOL_EXHAUSTED', () => {
+    for (const r of runs('naive', 'pool')) {
       const f = r.findings as { unrelated: { failed: number; errors: Record<string, number> } };
       expect(f.unrelated.failed).toBeGreaterThan(0);
       expect(Object.keys(f.unrelated.errors)).toContain('DW_DB_POOL_EXHAUSTED');
-      expect(r.audit!.ghosts).toEqual([]);
-      expect(r.audit!.blackHoles).toEqual([]);
     }
-    expect(rows.every((row) => row.damage)).toBe(true);
+  });
+});
+
+describe('test-scenario, outbox strategy: the same faults, nothing lost, nothing invented', () => {
+  it('kind=db: order and outbox row roll back together — no message, no ghost, no effect', () => {
+    for (const r of runs('outbox', 'db')) {
+      expect(r.audit!.ghosts).toEqual([]);
+      expect(r.findings).toMatchObject({ orderInDb: false, outboxRow: false, messageInKafka: false });
+      const e = (r.findings as { effects: Effects }).effects;
+      expect(e.shipments.length + e.invoices.length).toBe(0);
+      expect(r.damage).toBe(false);
+    }
+  });
+
+  it('kind=mq (broker cut and SIGKILL): the event waits in the outbox, is delivered, and shipped and invoiced exactly once', () => {
+    for (const variant of ['broker', 'crash']) {
+      for (const r of runs('outbox', 'mq', variant)) {
+        expect(r.audit!.blackHoles).toEqual([]);
+        expect(r.audit!.ghosts).toEqual([]);
+        expect(r.findings).toMatchObject({ orderInDb: true, messageInKafka: true, deliveredAfterMs: expect.any(Number) });
+        if (variant === 'broker') expect((r.findings as { waitingInOutbox: number }).waitingInOutbox).toBe(1);
+        const e = (r.findings as { effects: Effects }).effects;
+        expect(e.shipments.map((x) => x.outcome)).toEqual(['shipped']);
+        expect(e.invoices.map((x) => x.outcome)).toEqual(['invoiced']);
+      }
+    }
+  });
+
+  it('kind=pool: orders and unrelated endpoints keep succeeding; the backlog drains after the latency is lifted', () => {
+    for (const r of runs('outbox', 'pool')) {
+      const f = r.findings as { orders: { failed: number; ok: number }; unrelated: { failed: number; ok: number }; backlogDrainMs: number | null };
+      expect(f.orders.failed).toBe(0);
+      expect(f.unrelated.failed).toBe(0);
+      expect(f.unrelated.ok).toBeGreaterThan(0);
+      expect(f.backlogDrainMs).toEqual(expect.any(Number));
+      expect(r.audit!.blackHoles).toEqual([]);
+      expect(r.audit!.ghosts).toEqual([]);
+    }
+  });
+
+  it('leaves no toxic behind', async () => {
     for (const r of reports) expect(r.toxicsLeft).toEqual({ postgres: [], kafka: [] });
     expect(await lab.toxics.list('postgres')).toEqual([]);
     expect(await lab.toxics.list('kafka')).toEqual([]);

@@ -8,7 +8,7 @@ import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { LabConfig } from '@dual-write/config';
 import { ToxicHelper } from '@dual-write/faults';
-import { migrate, seedDemoData } from '@dual-write/schema';
+import { migrateLab, seedDemoData } from '@dual-write/schema';
 import { createDatabase } from './db/database.ts';
 import { registerBadScenarioRoutes } from './http/bad-scenario-routes.ts';
 import { installErrorHandler } from './http/errors.ts';
@@ -45,7 +45,7 @@ export async function migrateDatabase(url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    await migrate(client);
+    await migrateLab(client);
     await seedDemoData(client);
   } finally {
     await client.end();
@@ -62,6 +62,8 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const fastify = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: 64 * 1024,
+    // close() must not wait for keep-alive sockets (e.g. a consumer's callback aborted mid-request).
+    forceCloseConnections: true,
     // Unknown fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });

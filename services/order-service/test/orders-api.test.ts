@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
 import { decodeOrderCreated, headerString } from '@dual-write/schema';
@@ -118,9 +120,20 @@ describe('GET /api/v1/bad-scenario', () => {
     expect(res.json()).toMatchObject({ code: 'DW_FAULT_INJECTION_DISABLED', hint: expect.stringMatching(/FAULT_INJECTION=true/) });
   });
 
-  it('serves an OpenAPI document listing every route', async () => {
+  it('serves an OpenAPI document listing every route, and the Postman collection covers each one', async () => {
     const res = await app.fastify.inject({ method: 'GET', url: '/openapi.json' });
     expect(res.statusCode).toBe(200);
-    expect(Object.keys(res.json().paths).sort()).toEqual(['/api/v1/bad-scenario', '/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
+    const paths = Object.keys(res.json().paths).sort();
+    expect(paths).toEqual(['/api/v1/bad-scenario', '/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
+    const collection = JSON.parse(readFileSync(path.join(lab.config.repoRoot, 'docs', 'postman_collection.json'), 'utf8'));
+    const requests: string[] = [];
+    const walk = (items: { item?: unknown[]; request?: { url: { raw: string } } }[]) => {
+      for (const i of items) {
+        if (i.item) walk(i.item as never);
+        if (i.request) requests.push(new URL(i.request.url.raw.replace('{{baseUrl}}', 'http://x')).pathname.replace('%7B%7BorderId%7D%7D', '{id}'));
+      }
+    };
+    walk(collection.item);
+    expect(paths.filter((p) => p !== '/openapi.json' && !requests.includes(p))).toEqual([]);
   });
 });

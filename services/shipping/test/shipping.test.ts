@@ -5,11 +5,11 @@ import type { Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
 import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '@dual-write/downstream/testing';
-import { migrate } from '@dual-write/schema';
+import { migrateLab } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import { startShipping, SHIPPING_GROUP_ID, type ShippingOptions } from '../src/index.ts';
 
-const lab = useLab({ initSql: async (client) => void (await migrate(client)) });
+const lab = useLab({ initSql: async (client) => void (await migrateLab(client)) });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
 let api: FakeOrderApi;
@@ -135,7 +135,7 @@ describe('shipping', () => {
       url.pathname = `/${bare}`;
       const run = tsx([], { DATABASE_URL: url.toString(), ORDERS_TOPIC: await lab.topic('unused') });
       expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/\[DW_CONFIG_INVALID\] The database at .* has no table shipments: it is not migrated/);
+      expect(run.stderr).toMatch(/\[DW_CONFIG_INVALID\] The database at .* has no table shipments, inbox: it is not migrated/);
       expect(run.stderr).toMatch(/→ Migrate it first/);
     } finally {
       await admin.query(`drop database if exists "${bare}" with (force)`);

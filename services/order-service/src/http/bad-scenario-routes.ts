@@ -1,7 +1,7 @@
 /**
  * GET /api/v1/bad-scenario?kind=db|mq|pool — the brief's URLs. Each runs a real fault and returns what the
  * database, Kafka (through an independent audit) and the downstream services show afterwards.
- * Refused (403) unless FAULT_INJECTION=true.
+ * `strategy=outbox` runs the same fault against the outbox flow. Refused (403) unless FAULT_INJECTION=true.
  */
 import type { FastifyInstance } from 'fastify';
 import { DwError } from '@dual-write/config';
@@ -12,8 +12,11 @@ import type { ScenarioDeps } from '../scenarios/scenario-deps.ts';
 
 export const SCENARIO_KINDS = ['db', 'mq', 'pool'] as const;
 
+export const SCENARIO_STRATEGIES = ['naive', 'outbox'] as const;
+
 interface Query {
   kind?: string;
+  strategy?: (typeof SCENARIO_STRATEGIES)[number];
   cause?: BlackHoleCause;
   latencyMs?: number;
   burst?: number;
@@ -27,12 +30,13 @@ export function registerBadScenarioRoutes(app: FastifyInstance, enabled: boolean
     {
       schema: {
         summary: 'Reproduce a dual-write failure with a real fault (needs FAULT_INJECTION=true)',
-        description: 'kind=db: zombie message. kind=mq: message black hole (cause=broker|crash). kind=pool: pool exhaustion (latencyMs, burst).',
+        description: 'kind=db: zombie message. kind=mq: message black hole (cause=broker|crash). kind=pool: pool exhaustion (latencyMs, burst). strategy=naive (default) shows the damage; strategy=outbox runs the same fault against the outbox flow.',
         querystring: {
           type: 'object',
           additionalProperties: false,
           properties: {
             kind: { type: 'string' },
+            strategy: { type: 'string', enum: [...SCENARIO_STRATEGIES], default: 'naive' },
             cause: { type: 'string', enum: [...BLACK_HOLE_CAUSES] },
             latencyMs: { type: 'integer', minimum: 0, maximum: 120_000 },
             burst: { type: 'integer', minimum: 1, maximum: 500 },
@@ -50,12 +54,13 @@ export function registerBadScenarioRoutes(app: FastifyInstance, enabled: boolean
       }
       const run = async () => {
         const d = deps();
-        if (kind === 'db') return runZombieMessage(d);
-        if (kind === 'mq') return runBlackHole(d, request.query.cause ?? 'broker');
+        const outbox = request.query.strategy === 'outbox';
+        if (kind === 'db') return runZombieMessage(d, outbox ? 'outbox' : 'naive');
+        if (kind === 'mq') return runBlackHole(d, request.query.cause ?? 'broker', outbox ? 'outbox' : 'naive-after-commit');
         return runPoolExhaustion(d, {
           latencyMs: request.query.latencyMs ?? POOL_DEFAULTS.latencyMs,
           burst: request.query.burst ?? POOL_DEFAULTS.burst,
-          strategy: 'naive',
+          strategy: outbox ? 'outbox' : 'naive',
         });
       };
       const result = running.then(run, run);

@@ -39,7 +39,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
     {
       schema: {
         summary: 'Create an order and publish OrderCreated',
-        description: 'The total is computed by the server. `strategy` (body or query) picks the write strategy; default ORDER_WRITE_STRATEGY.',
+        description: 'The total is computed by the server. `strategy` (body or query) picks the write strategy; default ORDER_WRITE_STRATEGY. With `outbox` the response comes back without touching Kafka (`published: false, outboxed: true`); the relay publishes.',
         body: createOrderBodySchema,
         querystring: { type: 'object', additionalProperties: false, properties: { strategy: { type: 'string', enum: [...WRITE_STRATEGIES] } } },
         response: {
@@ -49,6 +49,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
               order: orderSchema,
               eventId: { type: 'string' },
               published: { type: 'boolean' },
+              outboxed: { type: 'boolean' },
               kafka: { type: ['object', 'null'], properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } } },
             },
           },
@@ -69,6 +70,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
         order: { id: event.orderId, customerId: event.customerId, items: event.items, totalCents: event.totalCents, status: 'created', strategy, createdAt: event.createdAt },
         eventId: event.eventId,
         published: outcome.published !== undefined,
+        outboxed: outcome.outboxed,
         kafka: outcome.published ?? null,
       });
     },

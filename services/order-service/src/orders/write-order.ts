@@ -6,6 +6,9 @@
  *                      a slow Kafka keeps the transaction's pool connection busy for the whole send.
  *  naive-after-commit  BEGIN → INSERT order → COMMIT → await Kafka send
  *                      A failure after the COMMIT leaves a black hole: the order exists, the message never will.
+ *  outbox              BEGIN → INSERT order → INSERT outbox row → COMMIT   (no Kafka in the request at all)
+ *                      Both rows commit or neither does; the relay publishes the outbox row, retrying until Kafka
+ *                      acknowledges it, on its own connections.
  *
  * `hooks` are the seams where the bad-scenario endpoints inject real faults; they do nothing by default.
  */
@@ -14,11 +17,13 @@ import type { WriteStrategy } from '@dual-write/config';
 import type { OrderCreatedEvent } from '@dual-write/schema';
 import type { Database } from '../db/database.ts';
 import type { Publisher, PublishResult } from '../kafka/naive-publisher.ts';
+import { enqueue, sequelizeExecutor } from '@dual-write/outbox';
+import { toOutboxMessage } from './outbox-message.ts';
 
 export interface WriteHooks {
-  /** naive: after the send was acknowledged, before COMMIT. */
-  beforeCommit?: (event: OrderCreatedEvent, published: PublishResult) => Promise<void>;
-  /** naive-after-commit: after COMMIT, before the send. */
+  /** naive: after the send was acknowledged, before COMMIT. outbox: after the outbox row is written, before COMMIT. */
+  beforeCommit?: (event: OrderCreatedEvent, published: PublishResult | undefined) => Promise<void>;
+  /** naive-after-commit and outbox: after COMMIT (for naive-after-commit: before the send). */
   afterCommit?: (event: OrderCreatedEvent) => Promise<void>;
 }
 
@@ -26,6 +31,8 @@ export interface WriteOutcome {
   event: OrderCreatedEvent;
   committed: boolean;
   published?: PublishResult;
+  /** outbox: the event is in the outbox, committed with the order; the relay will publish it. */
+  outboxed: boolean;
   /** naive-after-commit only: the send failed after the order was committed (nothing retries it). */
   publishError?: Error;
 }
@@ -62,7 +69,7 @@ export async function writeOrder(
   strategy: WriteStrategy,
   hooks: WriteHooks = {},
 ): Promise<WriteOutcome> {
-  const outcome: WriteOutcome = { event, committed: false };
+  const outcome: WriteOutcome = { event, committed: false, outboxed: false };
   const tx = await deps.db.sequelize.transaction();
   let stage: WriteFailedError['stage'] = 'insert';
   try {
@@ -74,6 +81,16 @@ export async function writeOrder(
       stage = 'commit';
       await tx.commit();
       outcome.committed = true;
+      return outcome;
+    }
+    if (strategy === 'outbox') {
+      await enqueue(sequelizeExecutor(deps.db.sequelize, tx), toOutboxMessage(event));
+      await hooks.beforeCommit?.(event, undefined);
+      stage = 'commit';
+      await tx.commit();
+      outcome.committed = true;
+      outcome.outboxed = true;
+      await hooks.afterCommit?.(event);
       return outcome;
     }
     stage = 'commit';

@@ -48,6 +48,22 @@ export class Evidence {
     }
   }
 
+  /** Outbox rows still waiting for the relay, among the given event ids. */
+  async outboxRows(eventIds: string[]): Promise<number> {
+    const { rows } = await this.pool.query<{ n: number }>('select count(*)::int as n from outbox where id = any($1::uuid[])', [eventIds]);
+    return rows[0]!.n;
+  }
+
+  /** Waits until the relay has published (and so deleted) the given outbox rows; returns how long it took. */
+  async waitForOutboxDrained(eventIds: string[], timeoutMs: number): Promise<{ drained: boolean; ms: number }> {
+    const t0 = Date.now();
+    for (;;) {
+      if ((await this.outboxRows(eventIds)) === 0) return { drained: true, ms: Date.now() - t0 };
+      if (Date.now() - t0 > timeoutMs) return { drained: false, ms: Date.now() - t0 };
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
   /** Reads the whole topic up to its high watermark and compares it with the orders table. */
   audit(graceMs = 0): Promise<AuditReport> {
     return runAudit({

@@ -9,17 +9,21 @@ import { auditFor } from './evidence.ts';
 import { SAMPLE_ORDER, type ScenarioDeps } from './scenario-deps.ts';
 import type { ScenarioReport } from './report.ts';
 
-export async function runZombieMessage(deps: ScenarioDeps): Promise<ScenarioReport> {
+export async function runZombieMessage(deps: ScenarioDeps, strategy: 'naive' | 'outbox' = 'naive'): Promise<ScenarioReport> {
   const t0 = Date.now();
   const steps: string[] = [];
-  const event = newOrderCreated({ ...SAMPLE_ORDER, customerId: 'scenario-db' }, 'naive');
+  const event = newOrderCreated({ ...SAMPLE_ORDER, customerId: `scenario-db-${strategy}` }, strategy);
   let kafka: { partition: number; offset: string } | undefined;
   let commitError: string | undefined;
   try {
-    await writeOrder(deps.service, event, 'naive', {
+    await writeOrder(deps.service, event, strategy, {
       beforeCommit: async (_e, published) => {
         kafka = published;
-        steps.push(`OrderCreated ${event.orderId} acknowledged by Kafka (partition ${published.partition}, offset ${published.offset})`);
+        steps.push(
+          published
+            ? `OrderCreated ${event.orderId} acknowledged by Kafka (partition ${published.partition}, offset ${published.offset})`
+            : `order ${event.orderId} and its outbox row written in one transaction (nothing sent to Kafka)`,
+        );
         // COMMIT is the next thing on the wire: the proxy swallows it and resets the connection.
         await deps.faults.add('postgres', { type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } });
         steps.push('Toxiproxy: reset_peer on the postgres proxy — the connection is dropped before COMMIT reaches PostgreSQL');
@@ -34,19 +38,25 @@ export async function runZombieMessage(deps: ScenarioDeps): Promise<ScenarioRepo
   }
   const orderInDb = await deps.evidence.orderExists(event.orderId);
   steps.push(`order row in the database: ${orderInDb ? 'yes' : 'no'}`);
-  const effects = await deps.evidence.waitForEffects(event.orderId, deps.effectTimeoutMs);
+  const outboxRow = strategy === 'outbox' ? (await deps.evidence.outboxRows([event.eventId])) > 0 : undefined;
+  if (outboxRow !== undefined) steps.push(`outbox row in the database: ${outboxRow ? 'yes' : 'no'} — rolled back with the order`);
+  // A message can only exist if Kafka acknowledged one; only then is there a callback to wait for.
+  const effects = kafka ? await deps.evidence.waitForEffects(event.orderId, deps.effectTimeoutMs) : { ...(await deps.evidence.effects(event.orderId)), timedOut: false };
   const shipping = effects.shipments[0];
   steps.push(
     shipping
       ? `shipping consumed the message, called back GET /api/v1/orders/${event.orderId} → ${shipping.callbackStatus}, recorded "${shipping.outcome}"`
-      : `no shipping effect within ${deps.effectTimeoutMs} ms (is the shipping consumer running?)`,
+      : kafka
+        ? `no shipping effect within ${deps.effectTimeoutMs} ms (is the shipping consumer running?)`
+        : 'no message was ever sent, so no downstream service can act on it',
   );
   const audit = auditFor(await deps.evidence.audit(), [event.orderId]);
+  steps.push(`audit: ${audit.ghosts.length} ghost message(s) for the order`);
   const damage = !orderInDb && audit.ghosts.length > 0;
   return {
     scenario: 'db',
-    strategy: 'naive',
-    title: 'Zombie message: Kafka has the event, the database rolled the order back',
+    strategy,
+    title: strategy === 'outbox' ? 'Connection dropped before COMMIT, outbox strategy: order and outbox row roll back together' : 'Zombie message: Kafka has the event, the database rolled the order back',
     steps,
     findings: {
       orderId: event.orderId,
@@ -54,6 +64,7 @@ export async function runZombieMessage(deps: ScenarioDeps): Promise<ScenarioRepo
       kafka: kafka ?? null,
       commitError: commitError ?? null,
       orderInDb,
+      outboxRow: outboxRow ?? null,
       messageInKafka: audit.ghosts.length > 0,
       shippingCallbackStatus: shipping?.callbackStatus ?? null,
       effects: { shipments: effects.shipments, invoices: effects.invoices },
@@ -62,7 +73,7 @@ export async function runZombieMessage(deps: ScenarioDeps): Promise<ScenarioRepo
     damage,
     summary: damage
       ? `ghost: the message for order ${event.orderId} exists, the order does not; shipping got ${shipping?.callbackStatus ?? 'no callback yet'}`
-      : 'no zombie message this time',
+      : `consistent: no order, no ${strategy === 'outbox' ? 'outbox row, no ' : ''}message, no downstream effect`,
     toxicsLeft: await deps.toxicsLeft(),
     durationMs: Date.now() - t0,
   };

@@ -1,0 +1,74 @@
+/**
+ * The Node twin of pool-exhaustion.js (k6): the same parameters, stages, summary and thresholds, runnable
+ * where k6 is not. `npm run loadtest -- pool-exhaustion [--help]`.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isDwError, resolveConfig } from '@dual-write/config';
+import { HELP, parsePoolArgs, type PoolArgs } from './src/args.ts';
+import { Cleanup } from './src/cleanup.ts';
+import { runPoolExhaustionLoad } from './src/run.ts';
+import { formatSummary } from './src/summary.ts';
+
+const progress = (line: string) => process.stderr.write(`[loadtest] ${line}\n`);
+
+/**
+ * Ctrl-C / SIGTERM: run the undo steps (the toxic first), then exit 128+signal. The same Ctrl-C often arrives
+ * more than once (from the terminal and relayed by pnpm/tsx), so later signals do not cut the cleanup short;
+ * it gets 30 s.
+ */
+function onSignals(cleanup: Cleanup): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals, code: number) => {
+    if (stopping) return;
+    stopping = true;
+    progress(`${signal}: removing the toxic and stopping what this run started…`);
+    setTimeout(() => {
+      progress('cleanup did not finish within 30 s; exiting');
+      process.exit(code);
+    }, 30_000).unref();
+    void cleanup.runAll().then((errors) => {
+      for (const e of errors) progress(`cleanup failed: ${e.message}`);
+      process.exit(code);
+    });
+  };
+  process.on('SIGINT', () => handle('SIGINT', 130));
+  process.on('SIGTERM', () => handle('SIGTERM', 143));
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: PoolArgs;
+  try {
+    args = parsePoolArgs(argv);
+  } catch (err) {
+    console.error(isDwError(err) ? err.format() : err);
+    return 2;
+  }
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const config = resolveConfig(args.toxiproxyUrl ? { TOXIPROXY_URL: args.toxiproxyUrl } : {});
+  const cleanup = new Cleanup();
+  onSignals(cleanup);
+  const report = await runPoolExhaustionLoad({ config, ...args, cleanup, progress });
+  const crossed = report.thresholds.filter((t) => !t.ok).length;
+  if (args.json) {
+    console.log(JSON.stringify(report, null, 2));
+  } else {
+    console.log(`\n${formatSummary(report.figures)}\n`);
+    console.log(`JSON report: ${path.relative(process.cwd(), report.file)}`);
+    if (crossed && !args.check) console.log('Exit code 0 all the same: a crossed threshold is the demonstration here (--check makes it exit 1).');
+  }
+  return args.check && crossed ? 1 : 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(isDwError(err) ? err.format() : err);
+      process.exit(1);
+    },
+  );
+}

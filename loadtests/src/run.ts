@@ -1,0 +1,180 @@
+/**
+ * The twin's stages, in the k6 script's order: add the latency toxic to the `kafka` proxy (setup), run the
+ * burst with parallel unrelated calls (the two scenarios), remove the toxic (teardown), summarize
+ * (handleSummary). Every undo step is registered before it is needed, so an error or a signal undoes it too.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { DwError, type LabConfig } from '@dual-write/config';
+import { ToxicHelper, type AddedToxic } from '@dual-write/faults';
+import { startSystem, type RunningSystem, type SystemOptions } from '@dual-write/lab';
+import { runPoolBurst, type PoolBurstResult } from '@dual-write/loadgen';
+import { Cleanup } from './cleanup.ts';
+import { acquireLabLock } from './lab-lock.ts';
+import { rowFigures, type Figures } from './summary.ts';
+import { evaluateThresholds, type ThresholdVerdict } from './thresholds.ts';
+
+/** Toxics the twin and the k6 script name theirs with; one found before a run was left by an interrupted run. */
+export const TOXIC_PREFIXES = ['loadtest_pool_exhaustion', 'k6_pool_exhaustion'] as const;
+
+export interface PoolLoadOptions {
+  config: LabConfig;
+  /** The order service to load; none: start the system in-process on a free port and stop it afterwards. */
+  baseUrl?: string;
+  strategy: string;
+  latencyMs: number;
+  burst: number;
+  probes?: number;
+  /** Take the lab lock for the run (false only when the caller holds it already, e.g. a test under useLab). */
+  lock: boolean;
+  /** Where the JSON report goes; default <repo>/results. */
+  resultsDir?: string;
+  /** Database and topic of the in-process system (a test passes its own). */
+  system?: Pick<SystemOptions, 'databaseUrl' | 'directDatabaseUrl' | 'topic' | 'groupSuffix'>;
+  progress?: (line: string) => void;
+  /** The CLI passes its own, so its signal handlers can run the same undo steps. */
+  cleanup?: Cleanup;
+}
+
+export interface PoolLoadReport {
+  tool: 'node';
+  startedAt: string;
+  baseUrl: string;
+  inProcess: boolean;
+  strategy: string;
+  latencyMs: number;
+  burst: number;
+  probes: number;
+  /** The in-process service's pool (unknown for --base-url). */
+  pool?: { max: number; acquireTimeoutMs: number };
+  toxic: { proxy: 'kafka'; name: string; type: 'latency'; latencyMs: number };
+  figures: Figures;
+  thresholds: ThresholdVerdict[];
+  result: PoolBurstResult;
+  /** The JSON report's path. */
+  file: string;
+}
+
+async function assertAnswers(baseUrl: string): Promise<void> {
+  try {
+    const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
+    await res.arrayBuffer();
+  } catch (err) {
+    throw new DwError('DW_STACK_NOT_RUNNING', `The order service at ${baseUrl} does not answer (${(err as Error).message}).`, 'Start it (npm start), fix --base-url, or leave --base-url out to run one in-process.');
+  }
+}
+
+async function removeLeftovers(faults: ToxicHelper, url: string, progress: (l: string) => void): Promise<void> {
+  const names = await faults.list('kafka');
+  const ours = names.filter((n) => TOXIC_PREFIXES.some((p) => n.startsWith(p)));
+  for (const name of ours) {
+    await deleteToxic(faults, name);
+    progress(`removed toxic ${name}, left on the kafka proxy by an interrupted run`);
+  }
+  const others = names.filter((n) => !ours.includes(n));
+  if (others.length) progress(`warning: the kafka proxy already has toxics ${others.join(', ')}; the figures include their effect`);
+  if (!(await faults.proxy('kafka')).enabled) progress('warning: the kafka proxy is disabled (left so by an interrupted run?); every order will fail to publish. Re-enable it: curl -X POST ${url}/reset');
+}
+
+async function deleteToxic(faults: ToxicHelper, name: string): Promise<void> {
+  const proxy = await faults.proxy('kafka');
+  const toxic = await proxy.getToxic(name);
+  await toxic.remove();
+}
+
+function writeReport(dir: string, report: Omit<PoolLoadReport, 'file'>): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `pool-exhaustion-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ ...report, file }, null, 2));
+  return file;
+}
+
+export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<PoolLoadReport> {
+  const { config, strategy, latencyMs, burst } = opts;
+  const probes = opts.probes ?? 4;
+  const progress = opts.progress ?? (() => {});
+  const cleanup = opts.cleanup ?? new Cleanup();
+  const startedAt = new Date().toISOString();
+  let failed = false;
+  try {
+    if (opts.lock) {
+      const release = await acquireLabLock(config, () => progress('waiting for the lab lock: a test run is using the proxies…'));
+      cleanup.defer('release the lab lock', release);
+    }
+    let baseUrl = opts.baseUrl;
+    if (!baseUrl) {
+      progress('starting the order service (with shipping and billing) in-process…');
+      const system = await startSystem({ config, port: 0, log: () => {}, ...opts.system });
+      cleanup.defer('stop the in-process system', () => system.stop());
+      baseUrl = system.url;
+      progress(`order service on ${baseUrl}: pool of ${config.orderService.poolMax} connections, acquire timeout ${config.orderService.poolAcquireTimeoutMs} ms`);
+    }
+    await assertAnswers(baseUrl);
+
+    const faults = new ToxicHelper(config.toxiproxy.url);
+    const name = `${TOXIC_PREFIXES[0]}_${process.pid}`;
+    let added: AddedToxic | undefined;
+    // Registered before the toxic exists: a signal during the add still finds it by name.
+    const removeToxic = cleanup.defer('remove the latency toxic from the kafka proxy', async () => {
+      await faults.cleanup();
+      if ((await faults.list('kafka')).includes(name)) await deleteToxic(faults, name);
+      if (added) progress('toxic removed');
+    });
+    try {
+      await removeLeftovers(faults, config.toxiproxy.url, progress);
+      added = await faults.add('kafka', { name, type: 'latency', attributes: { latency: latencyMs, jitter: 0 } });
+    } catch (err) {
+      throw new DwError(
+        'DW_STACK_NOT_RUNNING',
+        `Toxiproxy at ${config.toxiproxy.url} did not take the latency toxic on the kafka proxy (${(err as Error).message}).`,
+        'Start the stack (npm run stack -- up; `npm run loadtest` does it for you), or point --toxiproxy-url / TOXIPROXY_URL at your Toxiproxy.',
+        undefined,
+        { cause: err },
+      );
+    }
+    progress(`toxic added: ${latencyMs} ms latency on the kafka proxy (${name})`);
+
+    progress(`burst started: ${burst} × POST /api/v1/orders?strategy=${strategy}, with ${probes} loops on POST /api/v1/login and GET /api/v1/products?q=book`);
+    const result = await runPoolBurst({ baseUrl, strategy, burst, probes, customerId: 'loadtest' });
+    if (cleanup.started) throw new DwError('DW_PROCESS_FAILED', 'The run was interrupted during the burst; its figures are incomplete.', 'Run it again and let it finish.');
+    progress(`burst done in ${(result.durationMs / 1000).toFixed(1)} s: orders ${result.orders.ok} ok / ${result.orders.failed} failed, unrelated ${result.unrelated.ok} ok / ${result.unrelated.failed} failed`);
+    await removeToxic();
+
+    const thresholds = evaluateThresholds(result.unrelated);
+    const figures: Figures = {
+      tool: 'node',
+      strategy,
+      latencyMs,
+      burst,
+      rows: { orders: rowFigures(result.orders), unrelated: rowFigures(result.unrelated), login: rowFigures(result.login), products: rowFigures(result.products) },
+      thresholds,
+    };
+    const report: Omit<PoolLoadReport, 'file'> = {
+      tool: 'node',
+      startedAt,
+      baseUrl,
+      inProcess: !opts.baseUrl,
+      strategy,
+      latencyMs,
+      burst,
+      probes,
+      ...(opts.baseUrl ? {} : { pool: { max: config.orderService.poolMax, acquireTimeoutMs: config.orderService.poolAcquireTimeoutMs } }),
+      toxic: { proxy: 'kafka', name, type: 'latency', latencyMs },
+      figures,
+      thresholds,
+      result,
+    };
+    const file = writeReport(opts.resultsDir ?? path.join(config.repoRoot, 'results'), report);
+    return { ...report, file };
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    const errors = await cleanup.runAll();
+    for (const e of errors) progress(`cleanup failed: ${e.message}`);
+    // A toxic or a service left behind matters more than the figures: report it, unless an error is already on its way.
+    if (errors.length && !failed) {
+      throw new DwError('DW_PROCESS_FAILED', `Cleanup failed: ${errors.map((e) => e.message).join('; ')}.`, `Remove what was left: curl -X DELETE ${config.toxiproxy.url}/proxies/kafka/toxics/<name> (curl ${config.toxiproxy.url}/proxies/kafka/toxics lists them).`);
+    }
+  }
+}

@@ -1,0 +1,69 @@
+/**
+ * Loads a k6 script under Node with the stand-in k6 modules: its `import … from 'k6…'` lines are pointed
+ * at test/k6/*-stub.ts, any other import fails the load (a k6 script here uses built-ins only), and the
+ * k6 globals (__ENV, __VU, __ITER) are set. A syntax error fails the import, as it would fail `k6 run`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setK6State, type K6StubState, type StubRequest, type StubResponseInit } from './state.ts';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const K6_MODULES: Record<string, string> = {
+  k6: path.join(HERE, 'k6-stub.ts'),
+  'k6/http': path.join(HERE, 'http-stub.ts'),
+  'k6/metrics': path.join(HERE, 'metrics-stub.ts'),
+};
+
+export type K6Module = Record<string, unknown> & {
+  options: Record<string, unknown>;
+};
+
+export interface LoadedScript {
+  module: K6Module;
+  state: K6StubState;
+  /** The specifiers the script imports. */
+  imports: string[];
+  /** Calls an exported function as k6 would (in the VU phase, with __VU / __ITER set). */
+  call<T = unknown>(name: string, arg?: unknown, vu?: number): T;
+}
+
+/** The script's import specifiers (static `import … from '…'` and bare `import '…'`). */
+export function importSpecifiers(source: string): string[] {
+  return [...source.matchAll(/^\s*import\s+(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
+}
+
+export async function loadK6Script(file: string, env: Record<string, string> = {}, respond: (req: StubRequest) => StubResponseInit = () => ({ status: 200, body: '{}' })): Promise<LoadedScript> {
+  const source = readFileSync(file, 'utf8');
+  const imports = importSpecifiers(source);
+  const foreign = imports.filter((s) => !(s in K6_MODULES));
+  if (foreign.length) throw new Error(`${path.basename(file)} imports ${foreign.join(', ')}: only the k6 built-ins ${Object.keys(K6_MODULES).join(', ')} are allowed`);
+  const rewritten = source.replace(/(^\s*import\s+(?:[^'"]*?\s+from\s+)?)['"](k6(?:\/[a-z]+)?)['"]/gm, (_m, head: string, spec: string) => `${head}${JSON.stringify(pathToFileURL(K6_MODULES[spec]!).href)}`);
+  const dir = path.join(tmpdir(), 'dual-write-k6-stub');
+  mkdirSync(dir, { recursive: true });
+  const target = path.join(dir, `${path.basename(file, '.js')}-${randomBytes(4).toString('hex')}.mjs`);
+  writeFileSync(target, rewritten);
+
+  const state: K6StubState = { phase: 'init', requests: [], metrics: new Map(), checks: [], sleeps: [], logs: [], respond };
+  setK6State(state);
+  const g = globalThis as Record<string, unknown>;
+  g.__ENV = { ...env };
+  g.__VU = 0;
+  g.__ITER = 0;
+  const module = (await import(pathToFileURL(target).href)) as K6Module;
+  state.phase = 'vu';
+  return {
+    module,
+    state,
+    imports,
+    call<T>(name: string, arg?: unknown, vu = 1): T {
+      const fn = module[name];
+      if (typeof fn !== 'function') throw new Error(`the script exports no function "${name}"`);
+      setK6State(state);
+      g.__VU = vu;
+      return (fn as (a?: unknown) => T)(arg);
+    },
+  };
+}

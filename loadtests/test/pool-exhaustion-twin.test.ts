@@ -1,0 +1,140 @@
+/**
+ * The Node twin against the real stack (PostgreSQL, Kafka, Toxiproxy), in a database and a topic of its
+ * own: with the naive strategy the unrelated endpoints fail with DW_DB_POOL_EXHAUSTED, the JSON report is
+ * written, and the latency toxic is gone afterwards — also when the run is stopped by SIGTERM mid-burst.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig, withDatabase } from '@dual-write/config';
+import { startSystem } from '@dual-write/lab';
+import { useLab } from '@dual-write/testkit';
+import { formatSummary, runPoolExhaustionLoad, TOXIC_PREFIXES, type PoolLoadReport } from '../src/index.ts';
+
+const lab = useLab({ database: false });
+const config = resolveConfig();
+const names = { database: '', topic: '' };
+const resultsDir = mkdtempSync(path.join(tmpdir(), 'loadtest-results-'));
+
+async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+/** The in-process system's database and topic: this file's, never the main ones. */
+const isolated = (group: string) => ({
+  databaseUrl: withDatabase(config.database.appUrl, names.database),
+  directDatabaseUrl: withDatabase(config.database.url, names.database),
+  topic: names.topic,
+  groupSuffix: `${group}-${lab.id}`,
+});
+
+beforeAll(async () => {
+  names.database = `l_${lab.id}`.slice(0, 63);
+  await admin((c) => c.query(`create database "${names.database}"`));
+  names.topic = await lab.topic('orders', config.topics.orders.partitions);
+});
+
+afterAll(async () => {
+  rmSync(resultsDir, { recursive: true, force: true });
+  if (names.database) await admin((c) => c.query(`drop database if exists "${names.database}" with (force)`));
+});
+
+describe('pool-exhaustion twin (real stack)', () => {
+  it('naive: login and product search fail with DW_DB_POOL_EXHAUSTED, the thresholds are crossed, the report is written, no toxic is left', async () => {
+    const lines: string[] = [];
+    const report: PoolLoadReport = await runPoolExhaustionLoad({
+      config,
+      strategy: 'naive',
+      latencyMs: 3000,
+      burst: 12,
+      lock: false, // useLab holds the lab lock for this file
+      resultsDir,
+      system: isolated('twin'),
+      progress: (l) => lines.push(l),
+    });
+
+    expect(report.inProcess).toBe(true);
+    expect(report.pool).toEqual({ max: config.orderService.poolMax, acquireTimeoutMs: config.orderService.poolAcquireTimeoutMs });
+    expect(report.result.orders.total).toBe(12);
+    expect(report.result.unrelated.failed).toBeGreaterThan(0);
+    expect(report.result.unrelated.errors.DW_DB_POOL_EXHAUSTED).toBeGreaterThan(0);
+    expect(report.figures.rows.unrelated.errors.DW_DB_POOL_EXHAUSTED).toBe(report.result.unrelated.errors.DW_DB_POOL_EXHAUSTED);
+    // Both of the k6 script's thresholds are crossed: that is the demonstration.
+    expect(report.thresholds.map((t) => [t.metric, t.ok])).toEqual([
+      ['http_req_failed{endpoint:unrelated}', false],
+      ['http_req_duration{endpoint:unrelated}', false],
+    ]);
+    expect(formatSummary(report.figures)).toMatch(/unrelated +│ +\d+ │ +\d+ │ +[1-9]\d* │.*DW_DB_POOL_EXHAUSTED/);
+
+    expect(path.dirname(report.file)).toBe(resultsDir);
+    expect(path.basename(report.file)).toMatch(/^pool-exhaustion-\d{4}-\d\d-\d\dT[\d-]+Z\.json$/);
+    const saved = JSON.parse(readFileSync(report.file, 'utf8')) as PoolLoadReport;
+    expect(saved.figures).toEqual(report.figures);
+    expect(saved.toxic).toMatchObject({ proxy: 'kafka', type: 'latency', latencyMs: 3000 });
+
+    const stage = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
+    const order = ['toxic added', 'burst started', 'burst done', 'toxic removed'].map(stage);
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(await lab.toxics.list('kafka')).toEqual([]);
+  });
+
+  it('SIGTERM in the middle of the burst: the CLI removes the toxic and exits 143', async () => {
+    const system = await startSystem({ config, port: 0, log: () => {}, ...isolated('sigterm') });
+    try {
+      const run = await startUntilBurst(['--import', 'tsx', path.join(config.repoRoot, 'loadtests', 'pool-exhaustion.ts'), '--base-url', system.url, '--no-lock', '--latency-ms', '3000', '--burst', '12']);
+      expect((await lab.toxics.list('kafka')).some((n) => n.startsWith(TOXIC_PREFIXES[0]))).toBe(true);
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(143);
+      expect(run.output()).toContain('SIGTERM: removing the toxic');
+      expect(run.output()).toContain('toxic removed');
+      expect(await lab.toxics.list('kafka')).toEqual([]);
+    } finally {
+      await system.stop();
+    }
+  });
+
+  it('Ctrl-C on the brief’s command (tests/…-pool-exhaustion.js → run.mjs → pnpm → tsx): the toxic is removed before it returns 130', async () => {
+    const system = await startSystem({ config, port: 0, log: () => {}, ...isolated('sigint') });
+    try {
+      const run = await startUntilBurst([path.join(config.repoRoot, 'tests', 'test-bad-scenario-connection-pool-exhaustion.js'), '--base-url', system.url, '--no-lock', '--latency-ms', '3000', '--burst', '12']);
+      run.child.kill('SIGINT');
+      expect(await run.exited).toBe(130);
+      expect(run.output()).toContain('SIGINT: removing the toxic');
+      expect(run.output()).toContain('toxic removed');
+      expect(await lab.toxics.list('kafka')).toEqual([]);
+    } finally {
+      await system.stop();
+    }
+  });
+});
+
+/** Spawns node with `args` and resolves once the load test reports "burst started" (the toxic is in place). */
+async function startUntilBurst(args: string[]): Promise<{ child: ChildProcess; exited: Promise<number | null>; output: () => string }> {
+  const child = spawn(process.execPath, args, { cwd: config.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no "burst started" within 90 s:\n${output}`)), 90_000);
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      if (output.includes('burst started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then((code) => reject(new Error(`exited (${code}) before the burst:\n${output}`)));
+  });
+  return { child, exited, output: () => output };
+}

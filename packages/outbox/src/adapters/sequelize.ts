@@ -1,0 +1,34 @@
+/**
+ * Sequelize adapter: raw statements on the given transaction's connection, parameters bound (`$1…`), never
+ * spliced into the SQL. Sequelize is only a type here, so the outbox has no runtime dependency on it.
+ *
+ *   await sequelize.transaction(async (t) => {
+ *     await Order.create(order, { transaction: t });
+ *     await enqueue(sequelizeExecutor(sequelize, t), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
+ *   });
+ */
+import type { Sequelize, Transaction } from 'sequelize';
+import { DwError } from '@dual-write/config';
+import type { SqlExecutor } from '../types.ts';
+
+export function sequelizeExecutor(sequelize: Sequelize, transaction: Transaction): SqlExecutor {
+  if (!transaction) {
+    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', 'sequelizeExecutor() needs the transaction your change runs in.', 'Pass the transaction: sequelizeExecutor(sequelize, t) inside sequelize.transaction(async (t) => …).');
+  }
+  if (sequelize.getDialect() !== 'postgres') {
+    throw new DwError('DW_CONFIG_INVALID', `The outbox needs PostgreSQL; this Sequelize instance uses ${sequelize.getDialect()}.`, 'Use a Sequelize instance with dialect "postgres".');
+  }
+  return {
+    async query(text, values) {
+      // type RAW: Sequelize returns [rows, pg result] and does no model mapping.
+      const [rows, result] = (await sequelize.query(text, {
+        transaction,
+        raw: true,
+        type: 'RAW',
+        ...(values && values.length ? { bind: [...values] } : {}),
+      })) as [unknown, unknown];
+      const rowCount = (result as { rowCount?: number | null } | undefined)?.rowCount ?? (Array.isArray(rows) ? rows.length : null);
+      return { rows: Array.isArray(rows) ? rows : [], rowCount };
+    },
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * `enqueue()` writes outbox rows through the caller's executor — inside the caller's transaction, next to the
+ * change the events describe. It never talks to Kafka: the relay publishes the rows once they are committed.
+ */
+import { DwError } from '@dual-write/config';
+import type { OutboxMessage, SqlExecutor } from './types.ts';
+import { validateHeaders, validateMessage } from './validate.ts';
+import { withOutboxHint } from './sql-errors.ts';
+
+export interface EnqueueOptions {
+  /** Headers added to every message (a message's own headers win), e.g. `{ traceparent }` of the current request. */
+  headers?: Record<string, string>;
+}
+
+/** At most this many messages per call, so one statement's parameter stays a sensible size. */
+export const MAX_MESSAGES_PER_CALL = 10_000;
+
+// One statement for any number of messages: a JSON array in one parameter, expanded in order, so the rows'
+// positions follow the array's order (and every executor binds it the same way).
+const INSERT_SQL = `insert into outbox (id, aggregatetype, aggregateid, type, payload, headers)
+select (e.v->>'id')::uuid, e.v->>'aggregatetype', e.v->>'aggregateid', e.v->>'type', e.v->'payload', e.v->'headers'
+from jsonb_array_elements($1::jsonb) with ordinality as e(v, n)
+order by e.n`;
+
+/**
+ * Writes one or more messages to the outbox through `executor` and returns their event ids, in order.
+ * Run it inside the transaction that makes the change: if that transaction rolls back, so do the messages.
+ */
+export async function enqueue(executor: SqlExecutor, messages: OutboxMessage | readonly OutboxMessage[], opts: EnqueueOptions = {}): Promise<string[]> {
+  if (!executor || typeof executor.query !== 'function') {
+    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', 'enqueue() needs an executor as its first argument.', 'Pass pgExecutor(client) or sequelizeExecutor(sequelize, transaction) — the connection your transaction runs on.');
+  }
+  const list = Array.isArray(messages) ? (messages as readonly OutboxMessage[]) : [messages as OutboxMessage];
+  if (list.length === 0) return [];
+  if (list.length > MAX_MESSAGES_PER_CALL) {
+    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `enqueue() got ${list.length} messages; at most ${MAX_MESSAGES_PER_CALL} per call.`, 'Split the messages over several enqueue() calls in the same transaction.');
+  }
+  const defaults = validateHeaders(opts.headers, 'enqueue() options');
+  const rows = list.map((m, i) => validateMessage(m, i, defaults));
+  const seen = new Set<string>();
+  for (const r of rows) {
+    if (seen.has(r.id)) throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `Event id ${r.id} appears twice in one enqueue() call.`, 'Give every message its own id (or leave id out).');
+    seen.add(r.id);
+  }
+  // payload is already JSON text: splice it in raw so it is not quoted as a string.
+  const json = `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"aggregatetype":${JSON.stringify(r.aggregatetype)},"aggregateid":${JSON.stringify(r.aggregateid)},"type":${JSON.stringify(r.type)},"payload":${r.payload},"headers":${JSON.stringify(r.headers)}}`).join(',')}]`;
+  try {
+    await executor.query(INSERT_SQL, [json]);
+  } catch (err) {
+    throw withOutboxHint(err);
+  }
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,33 @@
+/**
+ * @dual-write/outbox — the Transactional Outbox for PostgreSQL: write events in your transaction, let the relay
+ * (@dual-write/relay) publish them to Kafka.
+ *
+ * Glossary
+ * - outbox row:      one event waiting to be published, written by `enqueue()` in the same transaction as the
+ *                    change it describes (Debezium's outbox contract: id, aggregatetype, aggregateid, type, payload).
+ * - event id:        the row's `id` (UUID); the Kafka header `id`. Consumers de-duplicate on it.
+ * - aggregate:       the thing an event is about (an order). `aggregatetype` picks the topic, `aggregateid` is the
+ *                    Kafka key, so one aggregate's events land in one partition, in order.
+ * - executor:        anything that runs `query(text, values)` on the connection of your transaction
+ *                    (`pgExecutor(client)`, `sequelizeExecutor(sequelize, t)`); the library never opens one itself.
+ * - position:        bigserial: insert order. `transaction_id`: the writer's xid8.
+ * - relay:           the process that reads committed rows in (transaction_id, position) order, publishes them and
+ *                    deletes them once Kafka acknowledged them (at-least-once).
+ * - slot:            `abs(hashtext(aggregateid)) % slots`; each slot has one relay owner at a time (advisory lock),
+ *                    so one key is never published by two relays at once.
+ * - attempt:         a publish Kafka refused for the message itself (e.g. too large). After `maxAttempts` the row
+ *                    becomes a dead letter.
+ * - dead letter:     a row moved to `outbox_dead_letters` with its error; its key's later rows are parked (kept in
+ *                    the outbox, unpublished) until it is replayed or discarded.
+ * - inbox:           (consumer, event id) pairs a consumer has handled; `processOnce()` skips a redelivered event.
+ */
+export type { SqlExecutor, OutboxMessage, OutboxRow, DeadLetter, JsonValue } from './types.ts';
+export { enqueue, MAX_MESSAGES_PER_CALL, type EnqueueOptions } from './enqueue.ts';
+export { processOnce, type ProcessOutcome, type InboxEntry } from './inbox.ts';
+export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary } from './dead-letters.ts';
+export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult } from './migrate.ts';
+export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
+export { sequelizeExecutor } from './adapters/sequelize.ts';
+export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
+export { sqlState } from './sql-errors.ts';
+export { OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';

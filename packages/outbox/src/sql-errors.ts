@@ -1,0 +1,20 @@
+/** Turns the PostgreSQL errors a user can fix into DwErrors with a hint; anything else passes through. */
+import { DwError } from '@dual-write/config';
+
+/** SQLSTATE of an error from pg or Sequelize (which keeps pg's error as `parent`/`original`). */
+export function sqlState(err: unknown): string | undefined {
+  const e = err as { code?: unknown; parent?: { code?: unknown }; original?: { code?: unknown } } | undefined;
+  const code = e?.code ?? e?.parent?.code ?? e?.original?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function withOutboxHint(err: unknown): unknown {
+  const state = sqlState(err);
+  if (state === '42P01') {
+    return new DwError('DW_OUTBOX_NOT_MIGRATED', 'The outbox tables do not exist in this database.', 'Run migrateOutbox(client) once at start-up (it is safe to run from several processes at once).', undefined, { cause: err });
+  }
+  if (state === '23505') {
+    return new DwError('DW_OUTBOX_INVALID_MESSAGE', `An outbox message with this event id already exists (${(err as Error).message}).`, 'Event ids must be unique: leave id out, or use a fresh UUID per event.', undefined, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,146 @@
+import pg from 'pg';
+import { Sequelize } from 'sequelize';
+import { describe, expect, it } from 'vitest';
+import { DwError } from '@dual-write/config';
+import { useLab } from '@dual-write/testkit';
+import { enqueue, migrateOutbox, pgExecutor, sequelizeExecutor, type OutboxMessage } from '../src/index.ts';
+
+const lab = useLab({ initSql: async (c) => void (await migrateOutbox(c)) });
+
+const message = (over: Partial<OutboxMessage> = {}): OutboxMessage => ({
+  aggregateType: 'order',
+  aggregateId: 'o-1',
+  type: 'OrderCreated',
+  payload: { orderId: 'o-1', totalCents: 1299 },
+  ...over,
+});
+
+async function withClient<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: lab.db.url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
+async function rowsFor(ids: string[]) {
+  const pool = lab.pool({ max: 1 });
+  const { rows } = await pool.query('select *, position::text as position, transaction_id::text as transaction_id from outbox o where id = any($1::uuid[]) order by o.position', [ids]);
+  await pool.end();
+  return rows;
+}
+
+describe('enqueue with pg', () => {
+  it('writes the rows in the caller’s transaction, in order, with the writer’s transaction id; rollback leaves nothing', async () => {
+    const { ids, xid } = await withClient(async (c) => {
+      await c.query('begin');
+      const ids = await enqueue(pgExecutor(c), [
+        message({ headers: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } }),
+        message({ type: 'OrderPaid', payload: { orderId: 'o-1', paid: true } }),
+        message({ aggregateId: 'o-2', payload: ['any', 'json', 1, null] }),
+      ], { headers: { 'x-tenant': 'acme' } });
+      const xid = (await c.query('select pg_current_xact_id()::text as x')).rows[0].x;
+      await c.query('commit');
+      return { ids, xid };
+    });
+    expect(ids).toHaveLength(3);
+    const rows = await rowsFor(ids);
+    expect(rows.map((r) => r.id)).toEqual(ids);
+    expect(rows.map((r) => r.transaction_id)).toEqual([xid, xid, xid]);
+    expect(rows[0]).toMatchObject({ aggregatetype: 'order', aggregateid: 'o-1', type: 'OrderCreated', payload: { orderId: 'o-1', totalCents: 1299 }, attempts: 0, last_error: null, next_attempt_at: null });
+    expect(rows[0].headers).toEqual({ 'x-tenant': 'acme', traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' });
+    expect(rows[2].payload).toEqual(['any', 'json', 1, null]);
+    expect(BigInt(rows[0].position) < BigInt(rows[1].position) && BigInt(rows[1].position) < BigInt(rows[2].position)).toBe(true);
+
+    const rolledBack = await withClient(async (c) => {
+      await c.query('begin');
+      const ids = await enqueue(pgExecutor(c), message({ aggregateId: 'o-3' }));
+      await c.query('rollback');
+      return ids;
+    });
+    expect(await rowsFor(rolledBack)).toEqual([]);
+  });
+
+  it('keeps a given event id, and NOTIFYs listeners on commit only', async () => {
+    await withClient(async (listener) => {
+      await listener.query('listen outbox');
+      const notified: string[] = [];
+      let onNotify: () => void = () => {};
+      listener.on('notification', (n) => {
+        notified.push(n.channel);
+        onNotify();
+      });
+      const id = '8c1e7d52-2b7a-4d6e-9a43-0f5b1c2d3e4f';
+      await withClient(async (c) => {
+        await c.query('begin');
+        await enqueue(pgExecutor(c), message({ aggregateId: 'o-4' }));
+        await c.query('rollback');
+        const arrived = new Promise<void>((r) => (onNotify = r));
+        await c.query('begin');
+        expect(await enqueue(pgExecutor(c), message({ id, aggregateId: 'o-5' }))).toEqual([id]);
+        await c.query('commit');
+        await arrived;
+      });
+      expect(notified).toEqual(['outbox']);
+    });
+  });
+
+  it.each<[string, unknown, RegExp]>([
+    ['empty aggregateId', message({ aggregateId: '' }), /#0: aggregateId must be a non-empty string/],
+    ['missing type', { aggregateType: 'order', aggregateId: 'x', payload: {} }, /#0: type must be a non-empty string \(got nothing\)/],
+    ['missing payload', { aggregateType: 'order', aggregateId: 'x', type: 'T' }, /#0: payload is missing/],
+    ['payload not JSON', message({ payload: { n: 10n } }), /payload cannot be serialised as JSON/],
+    ['payload a function', message({ payload: () => 1 }), /payload is not a JSON value/],
+    ['NUL in payload', message({ payload: { s: 'a\u0000b' } }), /NUL character/],
+    ['id not a UUID', message({ id: 'order-1' }), /#0: id must be a UUID/],
+    ['header not a string', message({ headers: { retries: 3 as unknown as string } }), /headers\.retries must be a string/],
+    ['reserved header', message({ headers: { id: 'x' } }), /headers\.id is a header the relay sets itself/],
+    ['unknown field', { ...message(), aggregate_id: 'x' }, /#0: aggregate_id is not a message field/],
+  ])('refuses a message with %s (DW_OUTBOX_INVALID_MESSAGE naming the field)', async (_name, bad, text) => {
+    const err = await enqueue(pgExecutor(lab.pool({ max: 1 })), [bad as OutboxMessage]).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DwError);
+    expect((err as DwError).code).toBe('DW_OUTBOX_INVALID_MESSAGE');
+    expect((err as DwError).message).toMatch(text);
+    expect((err as DwError).hint.length).toBeGreaterThan(10);
+  });
+
+  it('says DW_OUTBOX_NOT_MIGRATED when the tables are missing, and refuses the same id twice in one call', async () => {
+    await withClient(async (c) => {
+      await c.query('create schema if not exists empty_schema; set search_path = empty_schema');
+      const err = await enqueue(pgExecutor(c), message()).catch((e: unknown) => e);
+      expect((err as DwError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
+      expect((err as DwError).hint).toMatch(/migrateOutbox/);
+    });
+    const id = '11111111-2222-4333-8444-555555555555';
+    await expect(enqueue(pgExecutor(lab.pool({ max: 1 })), [message({ id }), message({ id })])).rejects.toThrow(/appears twice/);
+  });
+});
+
+describe('enqueue with Sequelize', () => {
+  it('runs on the transaction’s own connection: rolled back → no row; committed → the row', async () => {
+    const sequelize = new Sequelize(lab.db.url, { dialect: 'postgres', logging: false, pool: { max: 3 } });
+    try {
+      const rolledBack = await sequelize
+        .transaction(async (t) => {
+          const db = sequelizeExecutor(sequelize, t);
+          // The executor and Sequelize's own queries in `t` see the same backend and transaction.
+          const [viaExecutor] = (await db.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid')).rows;
+          const [viaSequelize] = (await sequelize.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid', { transaction: t, type: 'SELECT' })) as { pid: number; xid: string }[];
+          expect(viaExecutor).toEqual(viaSequelize);
+          const ids = await enqueue(db, message({ aggregateId: 'seq-rollback' }));
+          throw Object.assign(new Error('roll back'), { ids });
+        })
+        .catch((e: { ids: string[] }) => e.ids);
+      expect(await rowsFor(rolledBack)).toEqual([]);
+
+      const committed = await sequelize.transaction(async (t) => enqueue(sequelizeExecutor(sequelize, t), [message({ aggregateId: 'seq-1' }), message({ aggregateId: 'seq-2' })]));
+      const rows = await rowsFor(committed);
+      expect(rows.map((r) => r.aggregateid)).toEqual(['seq-1', 'seq-2']);
+      expect(rows[0].payload).toEqual({ orderId: 'o-1', totalCents: 1299 });
+    } finally {
+      await sequelize.close();
+    }
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * Publishes one batch of outbox rows (already in (transaction_id, position) order):
+ *
+ * 1. rows are grouped by (topic, partition), order kept; one produce request per group chunk, so a request
+ *    succeeds or fails as a whole (see kafka-publisher.ts);
+ * 2. Kafka unavailable → the SAME request is retried with backoff until it succeeds (the idempotent producer
+ *    then de-duplicates a retry of a request that did land); nothing else of that partition is sent meanwhile;
+ * 3. acknowledged → the rows are deleted before the next chunk of the partition is sent (a crash in between
+ *    republishes them: at-least-once);
+ * 4. Kafka refuses a request (e.g. MESSAGE_TOO_LARGE) → its rows are retried one by one to find the culprit;
+ *    a refused row gets an attempt counted (or becomes a dead letter at maxAttempts), and the later rows of its
+ *    key stay in the outbox (parked) — other keys go on.
+ */
+import type { Message } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { OutboxRow } from '@dual-write/outbox';
+import { backoffDelay } from './backoff.ts';
+import { classifyKafkaError } from './kafka-errors.ts';
+import { approximateSize, toKafkaMessage } from './kafka-message.ts';
+import type { KafkaPublisher } from './kafka-publisher.ts';
+import type { RelayMetrics } from './metrics.ts';
+import type { ResolvedRelayOptions } from './options.ts';
+import type { Failure, OutboxStore } from './outbox-store.ts';
+
+export interface BatchOutcome {
+  published: OutboxRow[];
+  /** Refused, attempt counted, still in the outbox (retried after its backoff). */
+  failed: (Failure & { attempts: number })[];
+  deadLettered: Failure[];
+  /** Rows left in the outbox because an earlier row of their key failed in this batch. */
+  parked: number;
+  /** The stop deadline passed while Kafka was unavailable: the unsent rows stay in the outbox. */
+  abandoned: boolean;
+}
+
+interface Outgoing {
+  row: OutboxRow;
+  message: Message;
+  bytes: number;
+}
+
+type SendResult = { ok: true } | { ok: false; refused: string } | { ok: false; abandoned: true };
+
+export interface BatchPublisherDeps {
+  kafka: KafkaPublisher;
+  store: OutboxStore;
+  opts: Pick<ResolvedRelayOptions, 'topicFor' | 'maxAttempts' | 'retryBackoff' | 'attemptBackoff' | 'maxBatchBytes'>;
+  log: Logger;
+  metrics: RelayMetrics;
+  /** True once stop()'s deadline has passed: give up retrying. */
+  shouldAbandon: () => boolean;
+  /** An interruptible sleep (ends early on stop). */
+  sleep: (ms: number) => Promise<void>;
+  onPublished: (rows: OutboxRow[], topic: string) => void;
+  onKafkaUnavailable: (error: string, retryInMs: number, attempt: number) => void;
+}
+
+const keyOf = (row: OutboxRow) => `${row.aggregatetype}\u0000${row.aggregateid}`;
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+export class BatchPublisher {
+  constructor(private readonly d: BatchPublisherDeps) {}
+
+  async publish(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
+    const outcome: BatchOutcome = { published: [], failed: [], deadLettered: [], parked: 0, abandoned: false };
+    const refused: Failure[] = [];
+    const blocked = new Set<string>();
+    const refuse = (row: OutboxRow, error: string) => {
+      refused.push({ row, error });
+      blocked.add(keyOf(row));
+    };
+
+    // Topic of every row, and the partition count of every topic (waiting out a Kafka outage here too).
+    const topics = new Map<OutboxRow, string>();
+    for (const row of rows) {
+      if (blocked.has(keyOf(row))) {
+        outcome.parked++;
+        continue;
+      }
+      let topic: unknown;
+      try {
+        topic = this.d.opts.topicFor(row.aggregatetype);
+      } catch (err) {
+        topic = err;
+      }
+      if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) refuse(row, `topicFor(${JSON.stringify(row.aggregatetype)}) gave no valid topic name: ${topic instanceof Error ? topic.message : String(topic)}`);
+      else topics.set(row, topic);
+    }
+    const counts = new Map<string, number | string>();
+    for (const topic of new Set(topics.values())) {
+      const r = await this.withKafkaRetry(() => this.d.kafka.partitionCount(topic));
+      if ('abandoned' in r) return { ...outcome, abandoned: true };
+      counts.set(topic, 'refused' in r ? r.refused : r.value);
+    }
+
+    // Group by (topic, partition), keeping order; a key always lands in one group.
+    const groups = new Map<string, { topic: string; items: Outgoing[] }>();
+    for (const [row, topic] of topics) {
+      if (blocked.has(keyOf(row))) {
+        outcome.parked++;
+        continue;
+      }
+      const count = counts.get(topic)!;
+      if (typeof count === 'string') {
+        refuse(row, count);
+        continue;
+      }
+      const partition = this.d.kafka.partitionFor(topic, row.aggregateid, count);
+      const message = toKafkaMessage(row, partition);
+      const id = `${topic}\u0000${partition}`;
+      let g = groups.get(id);
+      if (!g) groups.set(id, (g = { topic, items: [] }));
+      g.items.push({ row, message, bytes: approximateSize(message) });
+    }
+
+    const results = await Promise.all([...groups.values()].map((g) => this.publishGroup(g.topic, g.items, refuse, blocked)));
+    for (const r of results) {
+      outcome.published.push(...r.published);
+      outcome.parked += r.parked;
+      if (r.abandoned) outcome.abandoned = true;
+    }
+    await this.settleRefusals(refused, outcome);
+    return outcome;
+  }
+
+  private async publishGroup(topic: string, items: Outgoing[], refuse: (row: OutboxRow, error: string) => void, blocked: Set<string>) {
+    const result = { published: [] as OutboxRow[], parked: 0, abandoned: false };
+    for (const chunk of chunkBySize(items, this.d.opts.maxBatchBytes)) {
+      const pending = chunk.filter((o) => !blocked.has(keyOf(o.row)));
+      result.parked += chunk.length - pending.length;
+      if (pending.length === 0) continue;
+      const r = await this.send(topic, pending);
+      if ('abandoned' in r) return { ...result, abandoned: true };
+      if (r.ok) {
+        if (!(await this.deleteAcknowledged(pending))) return { ...result, abandoned: true };
+        result.published.push(...pending.map((o) => o.row));
+        this.d.onPublished(pending.map((o) => o.row), topic);
+        continue;
+      }
+      if (pending.length === 1) {
+        refuse(pending[0]!.row, r.refused);
+        continue;
+      }
+      // Isolate the culprit: one message per request, in order.
+      this.d.log.warn({ topic, rows: pending.length, error: r.refused }, 'Kafka refused a request; retrying its messages one by one');
+      for (const o of pending) {
+        if (blocked.has(keyOf(o.row))) {
+          result.parked++;
+          continue;
+        }
+        const one = await this.send(topic, [o]);
+        if ('abandoned' in one) return { ...result, abandoned: true };
+        if (one.ok) {
+          if (!(await this.deleteAcknowledged([o]))) return { ...result, abandoned: true };
+          result.published.push(o.row);
+          this.d.onPublished([o.row], topic);
+        } else {
+          refuse(o.row, one.refused);
+        }
+      }
+    }
+    return result;
+  }
+
+  /** One produce request, retried while Kafka is unavailable. */
+  private send(topic: string, items: Outgoing[]): Promise<SendResult> {
+    return this.withKafkaRetry(() => this.d.kafka.send(topic, items.map((o) => o.message))).then((r) => ('value' in r ? { ok: true } : r));
+  }
+
+  private async withKafkaRetry<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; refused: string } | { ok: false; abandoned: true }> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return { ok: true, value: await fn() };
+      } catch (err) {
+        const c = classifyKafkaError(err);
+        if (c.kind === 'refused') return { ok: false, refused: c.message };
+        if (c.kind === 'producer-state') {
+          this.d.log.warn({ error: c.message }, 'the broker lost our idempotent producer state; starting a new producer');
+          await this.d.kafka.resetProducer();
+        }
+        this.d.metrics.kafkaRetries.inc();
+        if (this.d.shouldAbandon()) return { ok: false, abandoned: true };
+        const delay = backoffDelay(attempt, this.d.opts.retryBackoff);
+        this.d.onKafkaUnavailable(c.message, delay, attempt);
+        await this.d.sleep(delay);
+        if (this.d.shouldAbandon()) return { ok: false, abandoned: true };
+      }
+    }
+  }
+
+  /** Deletes what Kafka acknowledged, retrying while the database is unreachable (so nothing is sent twice needlessly). */
+  private async deleteAcknowledged(items: Outgoing[]): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.d.store.deletePublished(items.map((o) => o.row));
+        return true;
+      } catch (err) {
+        this.d.log.warn({ err: (err as Error).message, rows: items.length }, 'could not delete published rows; retrying (they would be republished after a restart)');
+        if (this.d.shouldAbandon()) return false;
+        await this.d.sleep(backoffDelay(attempt, this.d.opts.retryBackoff));
+      }
+    }
+  }
+
+  /** Counts the attempt of each refused row, or moves it to the dead letters at maxAttempts. */
+  private async settleRefusals(refused: Failure[], outcome: BatchOutcome): Promise<void> {
+    if (refused.length === 0) return;
+    const retry: (Failure & { delayMs: number; attempts: number })[] = [];
+    const dead: Failure[] = [];
+    for (const f of refused) {
+      const kafkaType = f.error.split(':')[0]!;
+      this.d.metrics.failed.inc({ reason: /^[A-Z_]{3,40}$/.test(kafkaType) ? kafkaType : 'OTHER' });
+      const attempts = f.row.attempts + 1;
+      if (attempts >= this.d.opts.maxAttempts) dead.push(f);
+      else retry.push({ ...f, attempts, delayMs: backoffDelay(attempts - 1, this.d.opts.attemptBackoff) });
+    }
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.d.store.recordFailures(retry);
+        await this.d.store.moveToDeadLetters(dead);
+        break;
+      } catch (err) {
+        // Not recorded: the rows are simply read and tried again; their key stays in order either way.
+        this.d.log.warn({ err: (err as Error).message }, 'could not record refused messages');
+        if (this.d.shouldAbandon() || attempt >= 5) return;
+        await this.d.sleep(backoffDelay(attempt, this.d.opts.retryBackoff));
+      }
+    }
+    this.d.metrics.deadLettered.inc(dead.length);
+    outcome.failed.push(...retry);
+    outcome.deadLettered.push(...dead);
+  }
+}
+
+/** Consecutive chunks of at most maxBytes (a single larger message is its own chunk). */
+export function chunkBySize(items: Outgoing[], maxBytes: number): Outgoing[][] {
+  const chunks: Outgoing[][] = [];
+  let current: Outgoing[] = [];
+  let size = 0;
+  for (const item of items) {
+    if (current.length && size + item.bytes > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(item);
+    size += item.bytes;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
+}

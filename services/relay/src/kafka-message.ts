@@ -1,0 +1,38 @@
+/** How an outbox row becomes a Kafka message (Debezium outbox event router conventions). */
+import type { Message } from 'kafkajs';
+import type { OutboxRow } from '@dual-write/outbox';
+
+/**
+ * A number that grows with every message the relay publishes for a key: (transaction_id, position) packed
+ * into one integer (transaction id in the high 64 bits). The relay publishes in exactly this order, so a
+ * consumer (or the auditor: --sequence header:outbox-sequence) can check per-key order with it.
+ */
+export function outboxSequence(row: Pick<OutboxRow, 'transaction_id' | 'position'>): string {
+  return ((BigInt(row.transaction_id) << 64n) | BigInt(row.position)).toString();
+}
+
+export function toKafkaMessage(row: OutboxRow, partition: number): Message {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(row.headers ?? {})) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
+  // The relay's headers win over a row's own (enqueue() refuses these names anyway).
+  headers.id = row.id;
+  headers.type = row.type;
+  headers.aggregatetype = row.aggregatetype;
+  headers['outbox-position'] = row.position;
+  headers['outbox-transaction-id'] = row.transaction_id;
+  headers['outbox-sequence'] = outboxSequence(row);
+  return {
+    key: row.aggregateid,
+    value: JSON.stringify(row.payload),
+    partition,
+    timestamp: String(new Date(row.created_at).getTime()),
+    headers,
+  };
+}
+
+/** Bytes a message adds to a produce request, roughly (uncompressed), to keep requests under the broker's limit. */
+export function approximateSize(m: Message): number {
+  let n = 70 + Buffer.byteLength(String(m.key ?? '')) + Buffer.byteLength(typeof m.value === 'string' ? m.value : (m.value ?? '').toString());
+  for (const [k, v] of Object.entries(m.headers ?? {})) n += 10 + Buffer.byteLength(k) + Buffer.byteLength(String(v));
+  return n;
+}

@@ -1,0 +1,146 @@
+/**
+ * The relay's Kafka side: one idempotent producer (acks -1, one request in flight, the settings KafkaJS and
+ * KIP-98 require so broker-side de-duplication and per-partition order hold across retries) and the topic
+ * metadata the relay needs to group messages by partition.
+ *
+ * Why the relay picks partitions itself: a produce request for several partitions can succeed for some and
+ * fail for others, and KafkaJS then rolls back the sequence numbers of all of them — the next send would be
+ * out of sequence or duplicated. The relay therefore sends one request per partition (same partitioner as
+ * KafkaJS/Java: murmur2 of the key), so a request fails or succeeds as a whole.
+ */
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { classifyKafkaError, TopicMissingError } from './kafka-errors.ts';
+import type { ResolvedRelayOptions } from './options.ts';
+
+const METADATA_MAX_AGE_MS = 60_000;
+
+/** KafkaJS log lines → pino. KafkaJS reports every retry as an error; to the relay they are routine. */
+function pinoLogCreator(log: Logger) {
+  return () => (entry: LogEntry) => {
+    const { message, ...rest } = entry.log;
+    // We limit the producer's own retries on purpose: the relay retries the identical batch itself (README).
+    if (message.startsWith('Limiting retries for the idempotent producer')) return;
+    const fields = { namespace: entry.namespace, ...rest };
+    if (entry.level === logLevel.ERROR || entry.level === logLevel.WARN) log.debug(fields, message);
+    else log.trace(fields, message);
+  };
+}
+
+export class KafkaPublisher {
+  private readonly kafka: Kafka;
+  private producer: Producer | undefined;
+  private admin: Admin | undefined;
+  private connecting: Promise<void> | undefined;
+  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  private readonly partitioner = Partitioners.DefaultPartitioner();
+  /** Last known state, for /health. */
+  state: 'unknown' | 'up' | 'down' = 'unknown';
+
+  constructor(private readonly opts: Pick<ResolvedRelayOptions, 'brokers' | 'clientId' | 'kafka' | 'compression'>, private readonly log: Logger) {
+    this.kafka = new Kafka({
+      connectionTimeout: 3000,
+      requestTimeout: 10_000,
+      retry: { retries: 3, initialRetryTime: 200, maxRetryTime: 2000 },
+      ...opts.kafka,
+      brokers: opts.brokers,
+      clientId: opts.clientId,
+      logLevel: logLevel.INFO,
+      logCreator: pinoLogCreator(log.child({ component: 'kafkajs' })),
+    });
+  }
+
+  get isConnected(): boolean {
+    return this.producer !== undefined && this.connecting === undefined;
+  }
+
+  /** Connects the producer (and the admin client used for metadata); throws when Kafka cannot be reached. */
+  async connect(): Promise<void> {
+    if (this.producer && !this.connecting) return;
+    this.connecting ??= (async () => {
+      const producer = this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // A few quick retries inside KafkaJS; beyond that the relay retries the SAME batch with backoff, forever.
+        retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 2000 },
+      });
+      const admin = this.kafka.admin();
+      try {
+        await producer.connect();
+        await admin.connect();
+      } catch (err) {
+        await producer.disconnect().catch(() => {});
+        await admin.disconnect().catch(() => {});
+        this.state = 'down';
+        throw err;
+      }
+      this.producer = producer;
+      this.admin = admin;
+      this.state = 'up';
+    })().finally(() => {
+      this.connecting = undefined;
+    });
+    return this.connecting;
+  }
+
+  /** Partitions of a topic (cached for a minute); TopicMissingError when the cluster says it does not exist. */
+  async partitionCount(topic: string): Promise<number> {
+    const cached = this.partitionCounts.get(topic);
+    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    if (!this.admin) await this.connect();
+    let count: number;
+    try {
+      const meta = await this.admin!.fetchTopicMetadata({ topics: [topic] });
+      count = meta.topics[0]?.partitions.length ?? 0;
+    } catch (err) {
+      if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new TopicMissingError(topic);
+      throw err;
+    }
+    if (count === 0) throw new TopicMissingError(topic);
+    this.partitionCounts.set(topic, { count, at: Date.now() });
+    return count;
+  }
+
+  /** The partition KafkaJS's (and Java's) default partitioner picks for a key. */
+  partitionFor(topic: string, key: string, count: number): number {
+    const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
+    return this.partitioner({ topic, partitionMetadata, message: { key, value: null } });
+  }
+
+  /** One produce request: messages of ONE partition, in order. Resolves when Kafka acknowledged all of them (acks -1). */
+  async send(topic: string, messages: Message[]): Promise<void> {
+    if (!this.producer || this.connecting) await this.connect();
+    try {
+      await this.producer!.sendBatch({
+        topicMessages: [{ topic, messages }],
+        acks: -1,
+        compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+      });
+      this.state = 'up';
+    } catch (err) {
+      if (classifyKafkaError(err).kind !== 'refused') this.state = 'down';
+      throw err;
+    }
+  }
+
+  /** Drops the producer (new producer id next time): after the broker lost or rejected our sequence state. */
+  async resetProducer(): Promise<void> {
+    const producer = this.producer;
+    const admin = this.admin;
+    this.producer = undefined;
+    this.admin = undefined;
+    this.partitionCounts.clear();
+    await producer?.disconnect().catch(() => {});
+    await admin?.disconnect().catch(() => {});
+  }
+
+  forgetTopic(topic: string): void {
+    this.partitionCounts.delete(topic);
+  }
+
+  async close(): Promise<void> {
+    await this.connecting?.catch(() => {});
+    await this.resetProducer();
+  }
+}

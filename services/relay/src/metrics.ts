@@ -1,0 +1,59 @@
+/**
+ * The relay's Prometheus metrics, in a registry of its own (several relays can live in one process).
+ * Counters are this instance's; the outbox gauges describe the whole table (every instance reports the same),
+ * read with one query per scrape.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { OutboxStats } from './outbox-store.ts';
+
+export interface RelayMetrics {
+  registry: Registry;
+  published: Counter<'topic'>;
+  failed: Counter<'reason'>;
+  deadLettered: Counter;
+  kafkaRetries: Counter;
+  batchDuration: Histogram;
+  ownedSlots: Gauge;
+}
+
+export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // One query serves all four gauges of a scrape.
+  let cached: { at: number; value: Promise<OutboxStats> } | undefined;
+  const stats = () => {
+    if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: readStats() };
+    return cached.value;
+  };
+  const gauge = (name: string, help: string, pick: (s: OutboxStats) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          this.set(pick(await stats()));
+        } catch {
+          // Database unreachable: leave the last value; /health says what is wrong.
+        }
+      },
+    });
+  gauge('outbox_backlog_rows', 'Rows in the outbox not yet published (all instances; parked rows included).', (s) => s.backlog);
+  gauge('outbox_oldest_unpublished_age_seconds', 'Age of the first row in publish order that is still in the outbox.', (s) => s.oldestAgeSeconds);
+  gauge('outbox_parked_keys', 'Keys held back behind a failing message or a dead letter (strict per-key order).', (s) => s.parkedKeys);
+  gauge('outbox_dead_letters', 'Rows in outbox_dead_letters (replay or discard them: npm run dead-letters).', (s) => s.deadLetters);
+  return {
+    registry,
+    published: new Counter({ name: 'outbox_published_total', help: 'Messages published to Kafka (acknowledged with acks=all) by this instance.', labelNames: ['topic'], registers: [registry] }),
+    failed: new Counter({ name: 'outbox_failed_total', help: 'Publish attempts Kafka refused for the message itself (counted towards dead-lettering).', labelNames: ['reason'], registers: [registry] }),
+    deadLettered: new Counter({ name: 'outbox_dead_lettered_total', help: 'Messages this instance moved to outbox_dead_letters.', registers: [registry] }),
+    kafkaRetries: new Counter({ name: 'outbox_kafka_retries_total', help: 'Produce requests retried because Kafka was unavailable (no attempt counted).', registers: [registry] }),
+    batchDuration: new Histogram({
+      name: 'outbox_batch_duration_seconds',
+      help: 'Time to publish one batch (read to delete), including retries while Kafka is down.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    }),
+    ownedSlots: new Gauge({ name: 'outbox_owned_slots', help: 'Key-hash slots this instance owns (publishes).', registers: [registry] }),
+  };
+}

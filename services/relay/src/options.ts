@@ -1,0 +1,234 @@
+/**
+ * Every relay option resolved in ONE place: explicit option > environment (via @dual-write/config) > default,
+ * and validated before anything connects. A typo is DW_CONFIG_UNKNOWN_OPTION; a bad value is
+ * DW_CONFIG_INVALID naming the option, its environment variable when it has one, and the fix.
+ */
+import os from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { KafkaConfig } from 'kafkajs';
+import type { Logger } from 'pino';
+import { DwError, RELAY_LOG_LEVELS, resolveConfig, type LabConfig, type RelayLogLevel } from '@dual-write/config';
+
+export interface Backoff {
+  /** First delay (ms). */
+  initialMs: number;
+  /** Largest delay (ms); delays double up to it, with jitter. */
+  maxMs: number;
+}
+
+export interface RelayOptions {
+  /** postgres:// URL of the database holding the outbox. Default: DATABASE_URL through the `postgres` proxy (config.database.appUrl). */
+  database?: string;
+  /** Kafka brokers (`host:port` list or comma-separated string). Default: KAFKA_BROKERS through the `kafka` proxy (config.kafka.appBrokers). */
+  brokers?: readonly string[] | string;
+  /** Topic for every aggregate type that `topicFor` does not map. Default: ORDERS_TOPIC. */
+  topic?: string;
+  /** aggregatetype → topic: a function, or a map (unmapped types go to `topic`). */
+  topicFor?: ((aggregateType: string) => string) | Readonly<Record<string, string>>;
+  /** HTTP port for /metrics and /health; 0 = a free port; false = no HTTP server. Default RELAY_PORT (9464). */
+  port?: number | false;
+  /** Address the HTTP server binds to. Default 127.0.0.1 (use 0.0.0.0 to let Prometheus scrape from elsewhere). */
+  host?: string;
+  /** Most rows read and published per batch. Default RELAY_BATCH_SIZE (500). */
+  batchSize?: number;
+  /** Poll when no NOTIFY arrived (ms). Default RELAY_POLL_INTERVAL_MS (1000). */
+  pollIntervalMs?: number;
+  /** Times Kafka may refuse a message before it becomes a dead letter. Default RELAY_MAX_ATTEMPTS (5). */
+  maxAttempts?: number;
+  /** Key-hash slots shared among instances; identical on every instance. Default RELAY_SLOTS (32). */
+  slots?: number;
+  /** The relay's own pool size. Default RELAY_DB_POOL_MAX (2). */
+  poolMax?: number;
+  /** Log level when the relay makes its own logger. Default RELAY_LOG_LEVEL (info). */
+  logLevel?: RelayLogLevel;
+  /** Your pino logger (the relay logs as a child of it). */
+  logger?: Logger;
+  /** Names this instance in logs, metrics and pg_stat_activity. Default `<hostname>-<pid>-<random>`. */
+  instanceId?: string;
+  /** Backoff while Kafka is unavailable (retried forever). Default 200 ms … 5 s. */
+  retryBackoff?: Partial<Backoff>;
+  /** Backoff between attempts of a message Kafka refused. Default 1 s … 60 s. */
+  attemptBackoff?: Partial<Backoff>;
+  /** How often instances re-count each other and re-share the slots (ms). Default 2000. */
+  rebalanceIntervalMs?: number;
+  /** On stop(), how long the in-flight batch may take before it is abandoned (it stays in the outbox). Default 15000. */
+  shutdownTimeoutMs?: number;
+  /** Database connect timeout (ms): an unreachable database fails start() within it. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Most uncompressed bytes per produce request to one partition. Default 900000 (below Kafka's 1 MB default). */
+  maxBatchBytes?: number;
+  /** Kafka compression. Default none. */
+  compression?: 'none' | 'gzip';
+  /** Kafka client id. Default `outbox-relay`. */
+  clientId?: string;
+  /** Extra kafkajs client settings (ssl, sasl, connectionTimeout…); brokers, clientId and logging are the relay's. */
+  kafka?: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
+  /** Settings already resolved (default: resolveConfig() from the environment). */
+  config?: LabConfig;
+}
+
+export interface ResolvedRelayOptions {
+  database: string;
+  brokers: string[];
+  topic: string;
+  topicFor: (aggregateType: string) => string;
+  port: number | false;
+  host: string;
+  batchSize: number;
+  pollIntervalMs: number;
+  maxAttempts: number;
+  slots: number;
+  poolMax: number;
+  logLevel: RelayLogLevel;
+  logger: Logger | undefined;
+  instanceId: string;
+  retryBackoff: Backoff;
+  attemptBackoff: Backoff;
+  rebalanceIntervalMs: number;
+  shutdownTimeoutMs: number;
+  connectTimeoutMs: number;
+  maxBatchBytes: number;
+  compression: 'none' | 'gzip';
+  clientId: string;
+  kafka: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
+}
+
+/** Option → the environment variable it defaults from (for error messages). */
+const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
+  database: 'DATABASE_URL',
+  brokers: 'KAFKA_BROKERS',
+  topic: 'ORDERS_TOPIC',
+  port: 'RELAY_PORT',
+  batchSize: 'RELAY_BATCH_SIZE',
+  pollIntervalMs: 'RELAY_POLL_INTERVAL_MS',
+  maxAttempts: 'RELAY_MAX_ATTEMPTS',
+  slots: 'RELAY_SLOTS',
+  poolMax: 'RELAY_DB_POOL_MAX',
+  logLevel: 'RELAY_LOG_LEVEL',
+};
+
+const KNOWN: ReadonlyArray<keyof RelayOptions> = [
+  'database', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'maxAttempts', 'slots', 'poolMax',
+  'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
+  'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'config',
+];
+
+const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
+
+function invalid(option: string, value: unknown, expected: string): DwError {
+  const env = ENV_OF[option as keyof RelayOptions];
+  const shown = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? JSON.stringify(value) : String(value);
+  return new DwError(
+    'DW_CONFIG_INVALID',
+    `Relay option ${option} = ${shown} is not valid: expected ${expected}.`,
+    env ? `Fix the option ${option} or the environment variable ${env} (or leave both unset for the default).` : `Fix the option ${option}, or leave it out for the default.`,
+    { option, value },
+  );
+}
+
+function wholeNumber(option: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw invalid(option, value, `a whole number from ${min}${max < Number.MAX_SAFE_INTEGER ? ` to ${max}` : ''}`);
+  }
+  return value;
+}
+
+function brokerList(value: unknown): string[] {
+  const list = typeof value === 'string' ? value.split(',') : Array.isArray(value) ? value : undefined;
+  const brokers = list?.map((b) => (typeof b === 'string' ? b.trim() : '')).filter(Boolean);
+  if (!brokers || brokers.length === 0 || brokers.length !== list!.length) throw invalid('brokers', value, 'one or more host:port, comma separated');
+  for (const b of brokers) {
+    const m = /^\[?([^\]\s]+?)\]?:(\d+)$/.exec(b);
+    const port = m ? Number(m[2]) : 0;
+    if (!m || !/^\d+$/.test(m[2]!) || port < 1 || port > 65535) throw invalid('brokers', b, 'host:port with a port from 1 to 65535');
+  }
+  return brokers;
+}
+
+function databaseUrl(value: unknown): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid('database', value, 'a postgres:// URL');
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid('database', value.replace(/:[^:@/]*@/, ':***@'), 'a URL like postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalid('database', url.protocol, 'a postgres:// or postgresql:// URL');
+  if (!url.pathname || url.pathname === '/') throw invalid('database', value.replace(/:[^:@/]*@/, ':***@'), 'a URL that names a database (…/dbname)');
+  return value;
+}
+
+function topicName(option: string, value: unknown): string {
+  if (typeof value !== 'string' || !TOPIC_NAME.test(value)) throw invalid(option, value, 'a Kafka topic name (letters, digits, . _ -; at most 249)');
+  return value;
+}
+
+function topicMapper(value: unknown, fallback: string): (aggregateType: string) => string {
+  if (value === undefined) return () => fallback;
+  if (typeof value === 'function') return value as (aggregateType: string) => string;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const map = new Map<string, string>();
+    for (const [type, topic] of Object.entries(value)) map.set(type, topicName(`topicFor.${type}`, topic));
+    return (aggregateType) => map.get(aggregateType) ?? fallback;
+  }
+  throw invalid('topicFor', value, 'a function (aggregateType) => topic, or an object { aggregateType: topic }');
+}
+
+function backoff(option: string, value: unknown, fallback: Backoff): Backoff {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'object' || value === null) throw invalid(option, value, '{ initialMs, maxMs }');
+  const v = value as Partial<Backoff>;
+  const initialMs = wholeNumber(`${option}.initialMs`, v.initialMs ?? fallback.initialMs, 1);
+  const maxMs = wholeNumber(`${option}.maxMs`, v.maxMs ?? Math.max(fallback.maxMs, initialMs), initialMs);
+  return { initialMs, maxMs };
+}
+
+/** The relay's options, checked and filled in. Throws DwError before anything connects. */
+export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedRelayOptions {
+  if (typeof input !== 'object' || input === null) throw new DwError('DW_CONFIG_INVALID', 'Relay options must be an object.', 'Call startRelay({ … }) or startRelay().');
+  const o = input as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => !(KNOWN as string[]).includes(k) && o[k] !== undefined);
+  if (unknown.length) {
+    throw new DwError('DW_CONFIG_UNKNOWN_OPTION', `Unknown relay option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, `Known options: ${KNOWN.join(', ')}.`);
+  }
+  const config = input.config ?? resolveConfig({}, env);
+  const topic = topicName('topic', input.topic ?? config.topics.orders.name);
+  const port = input.port === false ? false : wholeNumber('port', input.port ?? config.relay.port, 0, 65535);
+  const logLevel = input.logLevel ?? config.relay.logLevel;
+  if (!(RELAY_LOG_LEVELS as readonly string[]).includes(logLevel)) throw invalid('logLevel', logLevel, `one of ${RELAY_LOG_LEVELS.join(', ')}`);
+  const compression = input.compression ?? 'none';
+  if (compression !== 'none' && compression !== 'gzip') throw invalid('compression', compression, '"none" or "gzip" (kafkajs ships only gzip)');
+  const instanceId = input.instanceId ?? `${os.hostname().replace(/[^\w.-]/g, '-').slice(0, 24)}-${process.pid}-${randomBytes(2).toString('hex')}`;
+  if (typeof instanceId !== 'string' || !/^[\w.:-]{1,40}$/.test(instanceId)) throw invalid('instanceId', instanceId, 'up to 40 letters, digits, . _ : -');
+  const host = input.host ?? '127.0.0.1';
+  if (typeof host !== 'string' || host.trim() === '') throw invalid('host', host, 'an address to bind to, e.g. 127.0.0.1 or 0.0.0.0');
+  const clientId = input.clientId ?? 'outbox-relay';
+  if (typeof clientId !== 'string' || clientId.trim() === '') throw invalid('clientId', clientId, 'a non-empty string');
+  if (input.kafka !== undefined && (typeof input.kafka !== 'object' || input.kafka === null)) throw invalid('kafka', input.kafka, 'an object of kafkajs client settings');
+  if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
+  return {
+    database: databaseUrl(input.database ?? config.database.appUrl),
+    brokers: brokerList(input.brokers ?? config.kafka.appBrokers),
+    topic,
+    topicFor: topicMapper(input.topicFor, topic),
+    port,
+    host,
+    batchSize: wholeNumber('batchSize', input.batchSize ?? config.relay.batchSize, 1, 10_000),
+    pollIntervalMs: wholeNumber('pollIntervalMs', input.pollIntervalMs ?? config.relay.pollIntervalMs, 10),
+    maxAttempts: wholeNumber('maxAttempts', input.maxAttempts ?? config.relay.maxAttempts, 1),
+    slots: wholeNumber('slots', input.slots ?? config.relay.slots, 1, 4096),
+    poolMax: wholeNumber('poolMax', input.poolMax ?? config.relay.poolMax, 1),
+    logLevel,
+    logger: input.logger,
+    instanceId,
+    retryBackoff: backoff('retryBackoff', input.retryBackoff, { initialMs: 200, maxMs: 5000 }),
+    attemptBackoff: backoff('attemptBackoff', input.attemptBackoff, { initialMs: 1000, maxMs: 60_000 }),
+    rebalanceIntervalMs: wholeNumber('rebalanceIntervalMs', input.rebalanceIntervalMs ?? 2000, 50),
+    shutdownTimeoutMs: wholeNumber('shutdownTimeoutMs', input.shutdownTimeoutMs ?? 15_000, 0),
+    connectTimeoutMs: wholeNumber('connectTimeoutMs', input.connectTimeoutMs ?? 5000, 100),
+    maxBatchBytes: wholeNumber('maxBatchBytes', input.maxBatchBytes ?? 900_000, 1024),
+    compression,
+    clientId,
+    kafka: input.kafka ?? {},
+  };
+}

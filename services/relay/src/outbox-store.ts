@@ -1,0 +1,119 @@
+/**
+ * The relay's SQL. Every statement autocommits on the relay's own small pool: the relay never holds a
+ * transaction open, least of all while it waits on Kafka.
+ */
+import type pg from 'pg';
+import type { OutboxRow } from '@dual-write/outbox';
+
+/** A row's slot: which relay instance may publish it. The same expression everywhere (SQL and docs). */
+export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
+
+// Committed rows only: every transaction below the oldest one still running has finished, so no row with a
+// smaller transaction id can appear later (rolled-back rows never become visible). Order = (xid, position).
+// Rows of a key that is parked — behind a message in backoff, or behind a dead letter — are left out in SQL,
+// so a parked key never fills the batch and starves the others.
+const FETCH_SQL = `
+select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at,
+       o.position::text as position, o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
+from outbox o
+where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  and ${SLOT_SQL} = any($2::int[])
+  and not exists (
+    select 1 from outbox p
+    where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype and p.aggregateid = o.aggregateid
+      and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
+  and not exists (select 1 from outbox_dead_letters d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)
+order by o.transaction_id, o.position
+limit $3`;
+
+export interface Failure {
+  row: OutboxRow;
+  error: string;
+}
+
+export interface OutboxStats {
+  backlog: number;
+  oldestAgeSeconds: number;
+  parkedKeys: number;
+  deadLetters: number;
+}
+
+export class OutboxStore {
+  constructor(private readonly pool: pg.Pool) {}
+
+  async tablesExist(): Promise<boolean> {
+    const { rows } = await this.pool.query<{ ok: boolean }>(
+      "select to_regclass('outbox') is not null and to_regclass('outbox_dead_letters') is not null as ok",
+    );
+    return rows[0]?.ok === true;
+  }
+
+  async fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]> {
+    if (owned.length === 0) return [];
+    const { rows } = await this.pool.query<OutboxRow>(FETCH_SQL, [slots, owned, limit]);
+    return rows;
+  }
+
+  /**
+   * Rows of these slots that are committed and not parked, whatever their transaction id: what is left to
+   * publish. Rows above the snapshot's xmin (behind a transaction still open) count — they are not published
+   * yet, only later.
+   */
+  async countUnpublished(slots: number, owned: readonly number[]): Promise<number> {
+    if (owned.length === 0) return 0;
+    const { rows } = await this.pool.query<{ n: number }>(
+      `select count(*)::int as n from outbox o
+       where ${SLOT_SQL} = any($2::int[])
+         and not exists (select 1 from outbox p where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype
+                         and p.aggregateid = o.aggregateid and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
+         and not exists (select 1 from outbox_dead_letters d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)`,
+      [slots, owned],
+    );
+    return rows[0]!.n;
+  }
+
+  /** Delete on publish: the table only holds what is not yet acknowledged by Kafka. */
+  async deletePublished(rows: readonly OutboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.pool.query('delete from outbox where position = any($1::bigint[])', [rows.map((r) => r.position)]);
+  }
+
+  /** Kafka refused these messages: count the attempt and hold the row (and its key) back for `delayMs`. */
+  async recordFailures(failures: readonly (Failure & { delayMs: number })[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.pool.query(
+      `update outbox o set attempts = o.attempts + 1, last_error = f.error,
+              next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
+       from unnest($1::bigint[], $2::text[], $3::int[]) as f(position, error, delay_ms)
+       where o.position = f.position`,
+      [failures.map((f) => f.row.position), failures.map((f) => f.error), failures.map((f) => f.delayMs)],
+    );
+  }
+
+  /** Moves rows to outbox_dead_letters in one statement (atomic: a row is in exactly one of the two tables). */
+  async moveToDeadLetters(failures: readonly Failure[]): Promise<void> {
+    if (failures.length === 0) return;
+    await this.pool.query(
+      `with moved as (
+         delete from outbox o using unnest($1::bigint[], $2::text[]) as f(position, error)
+         where o.position = f.position
+         returning o.*, f.error
+       )
+       insert into outbox_dead_letters (id, aggregatetype, aggregateid, type, payload, headers, created_at, position, transaction_id, attempts, error)
+       select id, aggregatetype, aggregateid, type, payload, headers, created_at, position, transaction_id, attempts + 1, error from moved`,
+      [failures.map((f) => f.row.position), failures.map((f) => f.error)],
+    );
+  }
+
+  /** Figures for the gauges (whole outbox, all instances). */
+  async stats(): Promise<OutboxStats> {
+    const { rows } = await this.pool.query<{ backlog: string; oldest: number | null; parked: string; dead: string }>(`
+      select (select count(*) from outbox) as backlog,
+             (select extract(epoch from now() - created_at)::float8 from outbox order by transaction_id, position limit 1) as oldest,
+             (select count(*) from (select aggregatetype, aggregateid from outbox where next_attempt_at > now()
+                                    union select aggregatetype, aggregateid from outbox_dead_letters) k) as parked,
+             (select count(*) from outbox_dead_letters) as dead`);
+    const r = rows[0]!;
+    return { backlog: Number(r.backlog), oldestAgeSeconds: Math.max(0, r.oldest ?? 0), parkedKeys: Number(r.parked), deadLetters: Number(r.dead) };
+  }
+}

@@ -1,0 +1,399 @@
+/**
+ * startRelay(): the outbox relay, in-process. One loop per instance:
+ *
+ *   session ok? → re-share slots (every rebalanceIntervalMs, or when an instance joins/leaves)
+ *   → read committed rows of my slots in (transaction_id, position) order (one autocommit statement)
+ *   → publish them (batch-publisher.ts) → delete them → again; nothing to do → sleep until NOTIFY or poll.
+ *
+ * It never holds a database transaction open: each statement autocommits on the relay's own small pool,
+ * and the session that holds the slot locks and LISTENs only ever runs single statements.
+ */
+import { EventEmitter } from 'node:events';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { DwError } from '@dual-write/config';
+import type { OutboxRow } from '@dual-write/outbox';
+import { backoffDelay } from './backoff.ts';
+import { BatchPublisher, type BatchOutcome } from './batch-publisher.ts';
+import { startMetricsServer, type HealthReport, type MetricsServer } from './http-server.ts';
+import { KafkaPublisher } from './kafka-publisher.ts';
+import { createLogger } from './logger.ts';
+import { createMetrics, type RelayMetrics } from './metrics.ts';
+import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
+import { OutboxStore } from './outbox-store.ts';
+import { RelaySession } from './relay-session.ts';
+import { Wakeup } from './wakeup.ts';
+
+export interface RelayEvents {
+  /** A group of rows was acknowledged by Kafka and deleted. `total`: this instance's count so far. */
+  published: [{ count: number; topic: string; total: number; ids: string[] }];
+  /** Kafka refused a message; it is retried after its backoff (attempts so far). */
+  failed: [{ id: string; aggregateType: string; aggregateId: string; attempts: number; error: string }];
+  /** A message reached maxAttempts and moved to outbox_dead_letters; its key is parked until replay/discard. */
+  'dead-lettered': [{ id: string; aggregateType: string; aggregateId: string; error: string }];
+  /** A batch finished (read → published/refused → deleted). */
+  batch: [{ rows: number; published: number; failed: number; deadLettered: number; parked: number; durationMs: number }];
+  /** A read found nothing to publish now; heldBack = committed rows of my slots waiting behind an older open transaction. */
+  idle: [{ heldBack: number; ownedSlots: number }];
+  /** The slots this instance owns changed. */
+  slots: [{ owned: number[]; members: number; claimed: number[]; released: number[] }];
+  /** Kafka could not be reached; the same request is retried after retryInMs. */
+  'kafka-unavailable': [{ error: string; retryInMs: number; attempt: number }];
+  /** The database failed (session lost, a query failed); the relay retries. */
+  'database-error': [{ error: string }];
+}
+
+export interface RelayStats {
+  instanceId: string;
+  state: 'running' | 'stopping' | 'stopped';
+  ownedSlots: number[];
+  members: number;
+  published: number;
+  failed: number;
+  deadLettered: number;
+  batches: number;
+  kafka: 'unknown' | 'up' | 'down';
+  database: 'up' | 'down';
+  lastError: string | undefined;
+}
+
+export interface Relay {
+  readonly instanceId: string;
+  /** Where /metrics and /health answer (undefined with port: false). */
+  readonly url: string | undefined;
+  readonly port: number | undefined;
+  readonly events: EventEmitter<RelayEvents>;
+  readonly metrics: Registry;
+  readonly options: ResolvedRelayOptions;
+  stats(): RelayStats;
+  /**
+   * Resolves once a read that started after this call found nothing left to publish in this instance's slots:
+   * every committed, unparked row that existed when you called has been published (or refused into backoff /
+   * the dead letters). Rejects with DW_RELAY_DRAIN_TIMEOUT after timeoutMs (default 30 s).
+   */
+  waitUntilDrained(opts?: { timeoutMs?: number }): Promise<void>;
+  /** Stops claiming, finishes the in-flight batch (at most shutdownTimeoutMs), releases the slots, closes everything. */
+  stop(): Promise<void>;
+}
+
+interface DrainWaiter {
+  afterCycle: number;
+  resolve: () => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
+  const opts = resolveRelayOptions(options);
+  const log = createLogger({ logger: opts.logger, level: opts.logLevel, instanceId: opts.instanceId });
+  const pool = new pg.Pool({
+    connectionString: opts.database,
+    max: opts.poolMax,
+    application_name: `outbox-relay:${opts.instanceId}`.slice(0, 63),
+    connectionTimeoutMillis: opts.connectTimeoutMs,
+    keepAlive: true,
+    statement_timeout: 60_000,
+  });
+  pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
+  const store = new OutboxStore(pool);
+  try {
+    // A blip (a reset connection) is retried; a database still unreachable after connectTimeoutMs is an error.
+    await retryUntil(Date.now() + opts.connectTimeoutMs, () => pool.query('select 1'));
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw new DwError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redact(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option) and that PostgreSQL runs: npm run stack -- status.', undefined, { cause: err });
+  }
+  try {
+    if (!(await store.tablesExist())) {
+      throw new DwError('DW_OUTBOX_NOT_MIGRATED', `The outbox tables do not exist in ${redact(opts.database)}.`, 'Run migrateOutbox(client) first (the order service does it at start-up).');
+    }
+  } catch (err) {
+    await pool.end().catch(() => {});
+    throw err;
+  }
+  const relay = new OutboxRelay(opts, log, pool, store);
+  try {
+    await relay.start();
+  } catch (err) {
+    await relay.stop().catch(() => {});
+    throw err;
+  }
+  return relay;
+}
+
+/** Runs fn until it succeeds or the deadline passes (then rethrows its last error); a DwError is final at once. */
+async function retryUntil<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const wait = Math.min(200 * 2 ** attempt, 1000);
+      if (err instanceof DwError || Date.now() + wait >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
+}
+
+class OutboxRelay implements Relay {
+  readonly events = new EventEmitter<RelayEvents>();
+  readonly metrics: Registry;
+  private readonly m: RelayMetrics;
+  private readonly kafka: KafkaPublisher;
+  private readonly session: RelaySession;
+  private readonly batches: BatchPublisher;
+  private readonly wakeup = new Wakeup();
+  private server: MetricsServer | undefined;
+  private loopDone: Promise<void> | undefined;
+  private stopping: Promise<void> | undefined;
+  private stopDeadline = Infinity;
+  private state: RelayStats['state'] = 'running';
+  private rebalanceDue = true;
+  private lastRebalance = 0;
+  private members = 0;
+  private cycle = 0;
+  private waiters: DrainWaiter[] = [];
+  private counts = { published: 0, failed: 0, deadLettered: 0, batches: 0 };
+  private lastError: string | undefined;
+  private databaseUp = true;
+
+  constructor(
+    readonly options: ResolvedRelayOptions,
+    private readonly log: Logger,
+    private readonly pool: pg.Pool,
+    private readonly store: OutboxStore,
+  ) {
+    this.m = createMetrics(() => store.stats());
+    this.metrics = this.m.registry;
+    this.kafka = new KafkaPublisher(options, log);
+    this.session = new RelaySession(
+      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log },
+      {
+        onOutboxNotify: () => this.wakeup.wake(),
+        onRebalanceHint: () => {
+          this.rebalanceDue = true;
+          this.wakeup.wake();
+        },
+        onLost: (err) => {
+          this.m.ownedSlots.set(0);
+          this.noteDatabaseError(`relay session lost${err ? `: ${err.message}` : ''} (its slots are released)`);
+          this.wakeup.wake();
+        },
+      },
+    );
+    this.batches = new BatchPublisher({
+      kafka: this.kafka,
+      store,
+      opts: options,
+      log,
+      metrics: this.m,
+      shouldAbandon: () => this.stopping !== undefined && Date.now() >= this.stopDeadline,
+      sleep: (ms) => this.sleep(ms),
+      onPublished: (rows, topic) => this.onPublished(rows, topic),
+      onKafkaUnavailable: (error, retryInMs, attempt) => {
+        this.lastError = error;
+        if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
+        this.events.emit('kafka-unavailable', { error, retryInMs, attempt });
+      },
+    });
+  }
+
+  get instanceId(): string {
+    return this.options.instanceId;
+  }
+
+  get url(): string | undefined {
+    return this.server?.url;
+  }
+
+  get port(): number | undefined {
+    return this.server?.port;
+  }
+
+  async start(): Promise<void> {
+    await retryUntil(Date.now() + this.options.connectTimeoutMs, () => this.session.open());
+    await this.rebalance(); // started = owning its share of the slots
+    // Kafka being down is not a reason to refuse to start: the loop retries (and rows wait safely in the outbox).
+    void this.kafka.connect().catch((err: Error) => this.log.warn({ error: err.message }, 'Kafka not reachable at start; the relay retries'));
+    if (this.options.port !== false) {
+      try {
+        this.server = await startMetricsServer({ host: this.options.host, port: this.options.port, registry: this.metrics, health: () => this.health() });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new DwError('DW_PORT_TAKEN', `Port ${this.options.port} for the relay's /metrics is taken.`, 'Set RELAY_PORT (or the port option) to a free port, or 0 for any free port.', undefined, { cause: err });
+        }
+        throw err;
+      }
+    }
+    this.log.info({ slots: this.options.slots, url: this.server?.url, brokers: this.options.brokers, database: redact(this.options.database) }, 'relay started');
+    this.loopDone = this.loop();
+  }
+
+  stats(): RelayStats {
+    return {
+      instanceId: this.instanceId,
+      state: this.state,
+      ownedSlots: this.session.owned,
+      members: this.members,
+      ...this.counts,
+      kafka: this.kafka.state,
+      database: this.databaseUp && this.session.isOpen ? 'up' : 'down',
+      lastError: this.lastError,
+    };
+  }
+
+  private health(): HealthReport {
+    const s = this.stats();
+    const status = s.state !== 'running' || s.database === 'down' ? 'down' : s.kafka === 'down' ? 'degraded' : 'ok';
+    return { status, instanceId: s.instanceId, database: s.database, kafka: s.kafka, ownedSlots: s.ownedSlots.length, members: s.members, published: s.published, lastError: s.lastError };
+  }
+
+  waitUntilDrained(opts: { timeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    if (this.stopping) return Promise.reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', 'The relay is stopping; it will not drain.', 'Call waitUntilDrained() before stop().'));
+    return new Promise<void>((resolve, reject) => {
+      const waiter: DrainWaiter = {
+        afterCycle: this.cycle,
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', `The relay ${this.instanceId} still had rows to publish after ${timeoutMs} ms.`, 'Check Kafka and the relay log; a long-running transaction holds back every row committed after it started.', { stats: this.stats() }));
+        }, timeoutMs),
+      };
+      this.waiters.push(waiter);
+      this.wakeup.wake();
+    });
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.state = 'stopping';
+      this.stopDeadline = Date.now() + this.options.shutdownTimeoutMs;
+      this.wakeup.wake();
+      await this.loopDone;
+      for (const w of this.waiters.splice(0)) {
+        clearTimeout(w.timer);
+        w.reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', 'The relay stopped before it drained.', 'Keep the relay running until waitUntilDrained() resolves.'));
+      }
+      await this.session.close();
+      await this.kafka.close();
+      await this.server?.close();
+      await this.pool.end().catch(() => {});
+      this.m.ownedSlots.set(0);
+      this.state = 'stopped';
+      this.log.info({ published: this.counts.published }, 'relay stopped');
+    })();
+    return this.stopping;
+  }
+
+  /** A retry backoff that ends early once stop()'s deadline has passed. */
+  private async sleep(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      if (this.stopping && Date.now() >= this.stopDeadline) return;
+      const left = Math.min(until, this.stopping ? this.stopDeadline : Infinity) - Date.now();
+      if (left <= 0) return;
+      await new Promise((r) => setTimeout(r, Math.min(left, 250)));
+    }
+  }
+
+  private noteDatabaseError(message: string): void {
+    this.databaseUp = false;
+    this.lastError = message;
+    this.log.warn({ error: message }, 'database error; retrying');
+    this.events.emit('database-error', { error: message });
+  }
+
+  private onPublished(rows: OutboxRow[], topic: string): void {
+    this.counts.published += rows.length;
+    this.m.published.inc({ topic }, rows.length);
+    this.events.emit('published', { count: rows.length, topic, total: this.counts.published, ids: rows.map((r) => r.id) });
+  }
+
+  private async loop(): Promise<void> {
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        if (!this.session.isOpen) {
+          await this.session.open();
+          this.rebalanceDue = true;
+          this.log.info('relay session re-opened');
+        }
+        if (this.rebalanceDue || Date.now() - this.lastRebalance >= this.options.rebalanceIntervalMs) await this.rebalance();
+        if (this.stopping) break;
+
+        const owned = this.session.owned;
+        const cycle = ++this.cycle;
+        this.wakeup.clear(); // about to look: a NOTIFY from now on wakes the next sleep
+        const rows = await this.store.fetchBatch(this.options.slots, owned, this.options.batchSize);
+        this.databaseUp = true;
+        failures = 0;
+        if (rows.length === 0) {
+          await this.onIdle(cycle, owned);
+          const untilRebalance = this.options.rebalanceIntervalMs - (Date.now() - this.lastRebalance);
+          await this.wakeup.wait(Math.max(10, Math.min(this.options.pollIntervalMs, untilRebalance)));
+          continue;
+        }
+        const started = performance.now();
+        const outcome = await this.batches.publish(rows);
+        this.afterBatch(rows.length, outcome, (performance.now() - started) / 1000);
+        if (outcome.abandoned) {
+          this.log.warn({ unsent: rows.length - outcome.published.length }, 'stop deadline passed while Kafka was unavailable; unsent rows stay in the outbox');
+          break;
+        }
+      } catch (err) {
+        if (err instanceof DwError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);
+        this.noteDatabaseError((err as Error).message);
+        await this.wakeup.wait(backoffDelay(failures++, this.options.retryBackoff));
+      }
+    }
+  }
+
+  private async rebalance(): Promise<void> {
+    const before = this.session.owned.join(',');
+    const r = await this.session.rebalance();
+    this.lastRebalance = Date.now();
+    this.rebalanceDue = false;
+    this.members = r.members;
+    this.m.ownedSlots.set(r.owned.length);
+    if (r.owned.join(',') !== before) {
+      this.log.info({ owned: r.owned.length, members: r.members, fairShare: r.fairShare, claimed: r.claimed, released: r.released }, 'slots re-shared');
+      this.events.emit('slots', { owned: r.owned, members: r.members, claimed: r.claimed, released: r.released });
+    }
+  }
+
+  private async onIdle(cycle: number, owned: number[]): Promise<void> {
+    const due = this.waiters.filter((w) => w.afterCycle < cycle);
+    if (due.length === 0 && this.events.listenerCount('idle') === 0) return;
+    const heldBack = await this.store.countUnpublished(this.options.slots, owned);
+    this.events.emit('idle', { heldBack, ownedSlots: owned.length });
+    if (heldBack > 0) return;
+    for (const w of due) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.waiters = this.waiters.filter((w) => !due.includes(w));
+  }
+
+  private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {
+    this.counts.batches++;
+    this.counts.failed += o.failed.length;
+    this.counts.deadLettered += o.deadLettered.length;
+    this.m.batchDuration.observe(seconds);
+    for (const f of o.failed) {
+      this.log.warn({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error }, 'Kafka refused a message; it will be retried, its key waits');
+      this.events.emit('failed', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error });
+    }
+    for (const f of o.deadLettered) {
+      this.log.error({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error }, 'message moved to outbox_dead_letters; its key is parked until it is replayed or discarded');
+      this.events.emit('dead-lettered', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error });
+    }
+    this.log.debug({ rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, ms: Math.round(seconds * 1000) }, 'batch');
+    this.events.emit('batch', { rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, durationMs: seconds * 1000 });
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * A poison message — larger than the topic's max.message.bytes, so Kafka refuses it every time — is isolated:
+ * its attempts are counted, after maxAttempts it moves to outbox_dead_letters, the later messages of ITS key
+ * wait in the outbox (strict per-key order), and every other key keeps flowing. Once the cause is fixed,
+ * `dead-letters replay` puts it back at its original place and the key's order resumes; `discard` drops it.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { ConfigResourceTypes } from 'kafkajs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { useLab } from '@dual-write/testkit';
+import { enqueue, pgExecutor } from '@dual-write/outbox';
+import type { RelayEvents } from '../src/index.ts';
+import { auditItems, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, REPO_ROOT, resetTables, writeItems } from './helpers.ts';
+
+const lab = useLab({ initSql: migrateForTests });
+beforeEach(() => resetTables(lab));
+afterEach(cleanupRelays);
+
+async function setMaxMessageBytes(topic: string, bytes: number): Promise<void> {
+  const admin = lab.kafka().admin();
+  await admin.connect();
+  await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configEntries: [{ name: 'max.message.bytes', value: String(bytes) }] }] });
+  await admin.disconnect();
+}
+
+async function deadLettersCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/relay/src/dead-letters-cli.ts', ...args], { cwd: REPO_ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('poison messages', () => {
+  it('dead-letters after N refusals, parks only its key, and replay/discard resume it', async () => {
+    const topic = await lab.topic('poison', 3);
+    await setMaxMessageBytes(topic, 20_000);
+    const relay = await relayOn(lab, topic, { maxAttempts: 3, attemptBackoff: { initialMs: 100, maxMs: 200 } });
+    const failed: RelayEvents['failed'][0][] = [];
+    const dead: RelayEvents['dead-lettered'][0][] = [];
+    relay.events.on('failed', (f) => failed.push(f));
+    relay.events.on('dead-lettered', (d) => dead.push(d));
+    const pool = lab.pool({ max: 2 });
+    const c = await pool.connect();
+
+    // "bad": n=1 is 50 kB (> 20 kB); "bad2": m=0 is. Good keys around them, in the same transactions.
+    const good = (n: number) => ['g0', 'g1', 'g2', 'g3'].map((key) => ({ key, n }));
+    const written = [
+      ...(await writeItems(c, [...good(0), { key: 'bad', n: 0 }, { key: 'bad', n: 1, bytes: 50_000 }, { key: 'bad2', n: 0, bytes: 50_000 }])),
+      ...(await writeItems(c, [...good(1), { key: 'bad', n: 2 }, { key: 'bad2', n: 1 }, { key: 'bad', n: 3 }])),
+    ];
+    const twoDead = nextEvent<number>((fn) => {
+      const h = () => fn(dead.length);
+      relay.events.on('dead-lettered', h);
+      return () => relay.events.off('dead-lettered', h);
+    }, 'two dead letters', 30_000, (n) => n === 2);
+    await twoDead;
+    // Other keys keep flowing while "bad" and "bad2" are parked.
+    written.push(...(await writeItems(c, good(2))));
+    await relay.waitUntilDrained();
+    c.release();
+
+    const badN1 = written.find((w) => w.key === 'bad' && w.n === 1)!;
+    const bad2M0 = written.find((w) => w.key === 'bad2' && w.n === 0)!;
+    expect(failed.filter((f) => f.aggregateId === 'bad').map((f) => f.attempts)).toEqual([1, 2]);
+    expect(dead.map((d) => d.aggregateId).sort()).toEqual(['bad', 'bad2']);
+    expect(dead[0]!.error).toMatch(/MESSAGE_TOO_LARGE|RECORD_LIST_TOO_LARGE/);
+    const parked = await pool.query('select aggregateid, payload->>\'n\' as n from outbox o order by o.position');
+    expect(parked.rows).toEqual([{ aggregateid: 'bad', n: '2' }, { aggregateid: 'bad2', n: '1' }, { aggregateid: 'bad', n: '3' }]);
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    expect(metrics).toContain('outbox_parked_keys 2');
+    expect(metrics).toContain('outbox_dead_letters 2');
+    expect(metrics).toContain('outbox_dead_lettered_total 2');
+    expect(metrics).toMatch(/outbox_failed_total\{reason="MESSAGE_TOO_LARGE"\} 6|outbox_failed_total\{reason="RECORD_LIST_TOO_LARGE"\} 6/);
+
+    // The CLI shows them, with what waits behind each.
+    const list = await deadLettersCli('list', '--database-url', lab.db.url);
+    expect(list.code).toBe(0);
+    expect(list.stdout).toContain('2 dead letter(s)');
+    expect(list.stdout).toMatch(new RegExp(`item/bad .*\\n\\s+waiting behind it: 2 message\\(s\\)`));
+    const ids = (JSON.parse((await deadLettersCli('list', '--json', '--database-url', lab.db.url)).stdout) as { id: string; aggregateid: string }[]);
+    const badId = ids.find((d) => d.aggregateid === 'bad')!.id;
+    const bad2Id = ids.find((d) => d.aggregateid === 'bad2')!.id;
+
+    // Fix the cause, then replay "bad" (it goes first again, n=2 and n=3 follow) and discard "bad2".
+    await setMaxMessageBytes(topic, 1_048_588);
+    const replay = await deadLettersCli('replay', badId, '--database-url', lab.db.url);
+    expect(replay).toMatchObject({ code: 0 });
+    expect(replay.stdout).toMatch(/Replayed .* back in the outbox at its original place/);
+    const discard = await deadLettersCli('discard', bad2Id, '--database-url', lab.db.url);
+    expect(discard.code).toBe(0);
+    expect((await deadLettersCli('replay', badId, '--database-url', lab.db.url)).code).toBe(1); // gone already
+    expect((await deadLettersCli('frobnicate')).code).toBe(2);
+    expect((await deadLettersCli('--help')).stdout).toContain('Usage: npm run dead-letters');
+
+    await relay.waitUntilDrained();
+    await relay.stop();
+    expect(await outboxCount(lab)).toBe(0);
+
+    const report = await auditItems(lab, topic);
+    // Everything arrived, in per-key order (bad: 0, 1 (replayed), 2, 3), once — except the discarded message.
+    expect(report.counts).toMatchObject({ rows: written.length, messages: written.length - 1, ghosts: 0, duplicates: 0, orderViolations: 0 });
+    expect(report.blackHoles.map((b) => b.id)).toEqual([bad2M0.id]);
+    expect(badN1.id).toBeTruthy();
+  });
+
+  it('a topic that does not exist: the messages routed to it are dead-lettered after N attempts, other topics flow', async () => {
+    const topic = await lab.topic('alive', 1);
+    const relay = await relayOn(lab, topic, { maxAttempts: 2, attemptBackoff: { initialMs: 50, maxMs: 100 }, topicFor: (type) => (type === 'ghost' ? `t.${lab.id}.missing` : topic) });
+    const dead = nextEvent<RelayEvents['dead-lettered'][0]>((fn) => (relay.events.on('dead-lettered', fn), () => relay.events.off('dead-lettered', fn)), 'a dead letter');
+    const pool = lab.pool({ max: 1 });
+    const c = await pool.connect();
+    await c.query('begin');
+    await enqueue(pgExecutor(c), [
+      { aggregateType: 'ghost', aggregateId: 'g-1', type: 'Haunted', payload: {} },
+      { aggregateType: 'item', aggregateId: 'i-1', type: 'ItemWritten', payload: {} },
+    ]);
+    await c.query('commit');
+    c.release();
+    const d = await dead;
+    await relay.waitUntilDrained();
+    await relay.stop();
+    expect(d).toMatchObject({ aggregateType: 'ghost', aggregateId: 'g-1' });
+    expect(d.error).toMatch(/UNKNOWN_TOPIC_OR_PARTITION: Topic "t\..*\.missing" does not exist/);
+    expect(relay.stats()).toMatchObject({ published: 1, deadLettered: 1 });
+    expect(await outboxCount(lab)).toBe(0);
+  });
+});
