@@ -25,6 +25,7 @@ export type { SqlExecutor, OutboxMessage, OutboxRow, DeadLetter, JsonValue } fro
 export { enqueue, MAX_MESSAGES_PER_CALL, type EnqueueOptions } from './enqueue.ts';
 export { processOnce, type ProcessOutcome, type InboxEntry } from './inbox.ts';
 export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary } from './dead-letters.ts';
+export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, type NumberedMigration, type MigrateResult } from './numbered-migrations.ts';
 export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult } from './migrate.ts';
 export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
 export { sequelizeExecutor } from './adapters/sequelize.ts';
