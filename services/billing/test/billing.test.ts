@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
-import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '@dual-write/downstream/testing';
+import { orderCreatedEvent, produceMessage, useConsumerHarness } from '@dual-write/downstream/testing';
 import { migrateLab } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import { BILLING_GROUP_ID, startBilling, type BillingOptions } from '../src/index.ts';
@@ -12,35 +11,8 @@ import { BILLING_GROUP_ID, startBilling, type BillingOptions } from '../src/inde
 const lab = useLab({ initSql: async (client) => void (await migrateLab(client)) });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-let api: FakeOrderApi;
-let producer: Producer;
-let n = 0;
-
-beforeAll(async () => {
-  api = lab.leaks.trackCloseable('fake order API', await startFakeOrderApi(), 'close');
-  producer = lab.kafka().producer();
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-  await api.close();
-});
-
-/** Billing on `topic` through the proxies, with its own group and a leak-tracked Kafka client. */
-function bill(topic: string, opts: BillingOptions = {}) {
-  const groupId = `${lab.id}-billing-${++n}`;
-  return startBilling({
-    groupId,
-    topic,
-    kafka: lab.kafka({ via: 'proxy', clientId: groupId }),
-    databaseUrl: lab.db.appUrl,
-    orderServiceUrl: api.url,
-    backoff: { initialMs: 20, maxMs: 200 },
-    log: () => {},
-    ...opts,
-  });
-}
+const harness = useConsumerHarness(lab, 'billing', startBilling);
+const bill = (topic: string, opts: BillingOptions = {}) => harness.start(topic, opts);
 
 async function invoicesOf(orderId: string) {
   const { rows } = await lab.pool().query('select * from invoices where order_id = $1 order by id', [orderId]);
@@ -57,13 +29,13 @@ describe('billing', () => {
     const known = orderCreatedEvent({ totalCents: 1000 });
     const ghost = orderCreatedEvent();
     const flaky = orderCreatedEvent();
-    api.addOrder(known.orderId, 1234); // the order API is the truth, not the event
-    api.addOrder(flaky.orderId, 5678);
-    api.failNext(flaky.orderId, 2, 503);
+    harness.api.addOrder(known.orderId, 1234); // the order API is the truth, not the event
+    harness.api.addOrder(flaky.orderId, 5678);
+    harness.api.failNext(flaky.orderId, 2, 503);
     const billing = await bill(topic);
-    const knownAt = await produceMessage(producer, topic, known);
-    const ghostAt = await produceMessage(producer, topic, ghost);
-    const flakyAt = await produceMessage(producer, topic, flaky);
+    const knownAt = await produceMessage(harness.producer, topic, known);
+    const ghostAt = await produceMessage(harness.producer, topic, ghost);
+    const flakyAt = await produceMessage(harness.producer, topic, flaky);
 
     const stats = await billing.waitForHandled(3);
     await billing.stop();
@@ -77,16 +49,16 @@ describe('billing', () => {
     expect(await invoicesOf(flaky.orderId)).toEqual([
       expect.objectContaining({ event_id: flaky.eventId, outcome: 'invoiced', amount_cents: '5678', callback_status: 200, kafka_partition: flakyAt.partition, kafka_offset: flakyAt.offset }),
     ]);
-    expect(api.hits(flaky.orderId)).toBe(3);
+    expect(harness.api.hits(flaky.orderId)).toBe(3);
   });
 
   it('skips a malformed message and invoices the order behind it on the same partition', async () => {
     const topic = await lab.topic('malformed', 1);
     const order = orderCreatedEvent();
-    api.addOrder(order.orderId, order.totalCents);
+    harness.api.addOrder(order.orderId, order.totalCents);
     const billing = await bill(topic);
-    await produceMessage(producer, topic, { key: order.orderId, value: JSON.stringify({ type: 'OrderCreated', orderId: order.orderId }) });
-    const orderAt = await produceMessage(producer, topic, order);
+    await produceMessage(harness.producer, topic, { key: order.orderId, value: JSON.stringify({ type: 'OrderCreated', orderId: order.orderId }) });
+    const orderAt = await produceMessage(harness.producer, topic, order);
 
     const stats = await billing.waitForHandled(2);
     await billing.stop();
@@ -96,13 +68,13 @@ describe('billing', () => {
 
   it('takes topic, brokers, database and order API from the config; stop() leaves the group and closes its connections', async () => {
     const topic = await lab.topic('from-config');
-    const config = resolveConfig({ DATABASE_URL: lab.db.url, ORDERS_TOPIC: topic, HOST: '127.0.0.1', PORT: Number(new URL(api.url).port) });
+    const config = resolveConfig({ DATABASE_URL: lab.db.url, ORDERS_TOPIC: topic, HOST: '127.0.0.1', PORT: Number(new URL(harness.api.url).port) });
     const groupId = `${lab.id}-billing-config`;
     const order = orderCreatedEvent();
-    api.addOrder(order.orderId, 42);
+    harness.api.addOrder(order.orderId, 42);
     const billing = await startBilling({ config, groupId, log: () => {} });
     expect(billing).toMatchObject({ name: 'billing', groupId, topic });
-    await produceMessage(producer, topic, order);
+    await produceMessage(harness.producer, topic, order);
     await billing.waitForHandled(1);
     await billing.stop();
 

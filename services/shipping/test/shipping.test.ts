@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Producer } from 'kafkajs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
-import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '@dual-write/downstream/testing';
+import { orderCreatedEvent, produceMessage, useConsumerHarness } from '@dual-write/downstream/testing';
 import { migrateLab } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import { startShipping, SHIPPING_GROUP_ID, type ShippingOptions } from '../src/index.ts';
@@ -12,35 +11,8 @@ import { startShipping, SHIPPING_GROUP_ID, type ShippingOptions } from '../src/i
 const lab = useLab({ initSql: async (client) => void (await migrateLab(client)) });
 const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 
-let api: FakeOrderApi;
-let producer: Producer;
-let n = 0;
-
-beforeAll(async () => {
-  api = lab.leaks.trackCloseable('fake order API', await startFakeOrderApi(), 'close');
-  producer = lab.kafka().producer();
-  await producer.connect();
-});
-
-afterAll(async () => {
-  await producer.disconnect();
-  await api.close();
-});
-
-/** Shipping on `topic` through the proxies, with its own group and a leak-tracked Kafka client. */
-function ship(topic: string, opts: ShippingOptions = {}) {
-  const groupId = `${lab.id}-shipping-${++n}`;
-  return startShipping({
-    groupId,
-    topic,
-    kafka: lab.kafka({ via: 'proxy', clientId: groupId }),
-    databaseUrl: lab.db.appUrl,
-    orderServiceUrl: api.url,
-    backoff: { initialMs: 20, maxMs: 200 },
-    log: () => {},
-    ...opts,
-  });
-}
+const harness = useConsumerHarness(lab, 'shipping', startShipping);
+const ship = (topic: string, opts: ShippingOptions = {}) => harness.start(topic, opts);
 
 async function shipmentsOf(orderId: string) {
   const { rows } = await lab.pool().query('select * from shipments where order_id = $1 order by id', [orderId]);
@@ -57,13 +29,13 @@ describe('shipping', () => {
     const known = orderCreatedEvent();
     const ghost = orderCreatedEvent();
     const flaky = orderCreatedEvent();
-    api.addOrder(known.orderId, known.totalCents);
-    api.addOrder(flaky.orderId, flaky.totalCents);
-    api.failNext(flaky.orderId, 2, 503);
+    harness.api.addOrder(known.orderId, known.totalCents);
+    harness.api.addOrder(flaky.orderId, flaky.totalCents);
+    harness.api.failNext(flaky.orderId, 2, 503);
     const shipping = await ship(topic);
-    const knownAt = await produceMessage(producer, topic, known);
-    const ghostAt = await produceMessage(producer, topic, ghost);
-    const flakyAt = await produceMessage(producer, topic, flaky);
+    const knownAt = await produceMessage(harness.producer, topic, known);
+    const ghostAt = await produceMessage(harness.producer, topic, ghost);
+    const flakyAt = await produceMessage(harness.producer, topic, flaky);
 
     const stats = await shipping.waitForHandled(3);
     await shipping.stop();
@@ -77,16 +49,16 @@ describe('shipping', () => {
     expect(await shipmentsOf(flaky.orderId)).toEqual([
       expect.objectContaining({ event_id: flaky.eventId, outcome: 'shipped', callback_status: 200, kafka_partition: flakyAt.partition, kafka_offset: flakyAt.offset }),
     ]);
-    expect(api.hits(flaky.orderId)).toBe(3);
+    expect(harness.api.hits(flaky.orderId)).toBe(3);
   });
 
   it('skips a malformed message and ships the order behind it on the same partition', async () => {
     const topic = await lab.topic('malformed', 1);
     const order = orderCreatedEvent();
-    api.addOrder(order.orderId, order.totalCents);
+    harness.api.addOrder(order.orderId, order.totalCents);
     const shipping = await ship(topic);
-    await produceMessage(producer, topic, { key: order.orderId, value: '{"type":"OrderCreated", broken' });
-    const orderAt = await produceMessage(producer, topic, order);
+    await produceMessage(harness.producer, topic, { key: order.orderId, value: '{"type":"OrderCreated", broken' });
+    const orderAt = await produceMessage(harness.producer, topic, order);
 
     const stats = await shipping.waitForHandled(2);
     await shipping.stop();
@@ -98,14 +70,14 @@ describe('shipping', () => {
 
   it('takes topic, brokers (through the kafka proxy), database and order API from the config; stop() leaves the group and closes its connections', async () => {
     const topic = await lab.topic('from-config');
-    const config = resolveConfig({ DATABASE_URL: lab.db.url, ORDERS_TOPIC: topic, HOST: '127.0.0.1', PORT: Number(new URL(api.url).port) });
+    const config = resolveConfig({ DATABASE_URL: lab.db.url, ORDERS_TOPIC: topic, HOST: '127.0.0.1', PORT: Number(new URL(harness.api.url).port) });
     expect(config.kafka.appBrokers).toEqual(lab.config.kafka.appBrokers);
     const groupId = `${lab.id}-shipping-config`;
     const order = orderCreatedEvent();
-    api.addOrder(order.orderId, order.totalCents);
+    harness.api.addOrder(order.orderId, order.totalCents);
     const shipping = await startShipping({ config, groupId, log: () => {} });
     expect(shipping).toMatchObject({ name: 'shipping', groupId, topic });
-    await produceMessage(producer, topic, order);
+    await produceMessage(harness.producer, topic, order);
     await shipping.waitForHandled(1);
     await shipping.stop();
     await shipping.stop(); // idempotent
