@@ -6,35 +6,11 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isDwError, resolveConfig } from '@dual-write/config';
 import { HELP, parsePoolArgs, type PoolArgs } from './src/args.ts';
-import { Cleanup } from './src/cleanup.ts';
+import { Cleanup, runCleanupOnSignals } from '@dual-write/faults';
 import { runPoolExhaustionLoad } from './src/run.ts';
 import { formatSummary } from './src/summary.ts';
 
 const progress = (line: string) => process.stderr.write(`[loadtest] ${line}\n`);
-
-/**
- * Ctrl-C / SIGTERM: run the undo steps (the toxic first), then exit 128+signal. The same Ctrl-C often arrives
- * more than once (from the terminal and relayed by pnpm/tsx), so later signals do not cut the cleanup short;
- * it gets 30 s.
- */
-function onSignals(cleanup: Cleanup): void {
-  let stopping = false;
-  const handle = (signal: NodeJS.Signals, code: number) => {
-    if (stopping) return;
-    stopping = true;
-    progress(`${signal}: removing the toxic and stopping what this run started…`);
-    setTimeout(() => {
-      progress('cleanup did not finish within 30 s; exiting');
-      process.exit(code);
-    }, 30_000).unref();
-    void cleanup.runAll().then((errors) => {
-      for (const e of errors) progress(`cleanup failed: ${e.message}`);
-      process.exit(code);
-    });
-  };
-  process.on('SIGINT', () => handle('SIGINT', 130));
-  process.on('SIGTERM', () => handle('SIGTERM', 143));
-}
 
 export async function main(argv: string[]): Promise<number> {
   let args: PoolArgs;
@@ -50,7 +26,8 @@ export async function main(argv: string[]): Promise<number> {
   }
   const config = resolveConfig(args.toxiproxyUrl ? { TOXIPROXY_URL: args.toxiproxyUrl } : {});
   const cleanup = new Cleanup();
-  onSignals(cleanup);
+  // A second Ctrl-C (often relayed by pnpm/tsx) does not cut the toxic's removal short.
+  runCleanupOnSignals(cleanup, { say: progress, doing: 'removing the toxic and stopping what this run started' });
   const report = await runPoolExhaustionLoad({ config, ...args, cleanup, progress });
   const crossed = report.thresholds.filter((t) => !t.ok).length;
   if (args.json) {

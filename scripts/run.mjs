@@ -18,6 +18,10 @@ Tasks:
   test-scenario    every failure scenario end to end, with one table of what the audit found
   loadtest <name>  a load test's Node twin (loadtests/<name>.ts; the k6 scripts are loadtests/<name>.js),
                    e.g. \`npm run loadtest -- pool-exhaustion [--help]\`
+  chaos <script>   toggle a named fault on the Toxiproxy proxies for a while, always removed afterwards:
+                   kafka-latency | kafka-down | kafka-slow-close | kafka-bandwidth | db-drop | db-latency | db-down,
+                   clear, list, schedule <file.json> — e.g. \`npm run chaos -- kafka-latency --ms 3000 --for 30s\`
+                   (<script> --help for its options; chaos/README.md)
   migrate          apply the schema and outbox migrations to DATABASE_URL (services also do it at start)
   order-service    the order service alone (FAULT_INJECTION off unless set)
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
@@ -28,6 +32,8 @@ Tasks:
   audit [args]     compare a table with a topic: ghosts, black holes, duplicates, order (see: npm run audit -- --help)
   relay            the outbox relay: publishes outbox rows to Kafka, /metrics on RELAY_PORT (--help for details)
   dead-letters     list | replay <id> | discard <id> messages Kafka refused (--help for details)
+  bench:relay-drain    relay drain rate of a 50k-row backlog next to the raw kafkajs producer rate (--help)
+  bench:relay-latency  commit→Kafka latency p50/p99 at a steady 500 orders/s (--help)
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 
@@ -136,6 +142,15 @@ switch (task) {
     tsx(`loadtests/${name}.ts`, ...rest);
     break;
   }
+  case 'chaos': {
+    const [name] = args;
+    const passive = !name || ['help', 'list', 'clear'].includes(name) || args.includes('--help') || args.includes('-h') || args.includes('--dry-run');
+    if (!passive) tsx('packages/stack/src/cli.ts', 'up');
+    // Ctrl-C reaches the chaos script too, which removes what it added before it exits: wait for it and pass its code on.
+    process.on('SIGINT', () => {});
+    tsx('chaos/src/cli.ts', ...args);
+    break;
+  }
   case 'migrate':
     tsx('packages/schema/src/cli.ts', ...args);
     break;
@@ -159,6 +174,11 @@ switch (task) {
     break;
   case 'dead-letters':
     tsx('services/relay/src/dead-letters-cli.ts', ...args);
+    break;
+  case 'bench:relay-drain':
+  case 'bench:relay-latency':
+    if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
+    tsx(`services/relay/bench/${task === 'bench:relay-drain' ? 'drain' : 'latency'}.ts`, ...args);
     break;
   case 'turbo':
     pnpmRun('exec', 'turbo', 'run', ...args);

@@ -6,9 +6,10 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DwError, findRepoRoot, WRITE_STRATEGIES } from '@dual-write/config';
+import { DwError, findRepoRoot, resolveConfig, WRITE_STRATEGIES } from '@dual-write/config';
+import { acquireLabLock } from '@dual-write/faults';
 import { main } from '../pool-exhaustion.ts';
-import { Cleanup, errorKind, LAB_LOCK_KEY, parsePoolArgs } from '../src/index.ts';
+import { Cleanup, errorKind, parsePoolArgs } from '../src/index.ts';
 import { loadK6Script } from './k6/load.ts';
 
 const ROOT = findRepoRoot();
@@ -98,10 +99,24 @@ describe('the twin’s flags', () => {
 });
 
 describe('pieces of the twin', () => {
-  it('uses the test harness’s lab lock key, so a load run and a test never share the proxies', () => {
-    const lab = readFileSync(path.join(ROOT, 'packages', 'testkit', 'src', 'lab.ts'), 'utf8');
-    const m = /LAB_LOCK_KEY = ([\d_]+);/.exec(lab);
-    expect(Number(m![1]!.replace(/_/g, ''))).toBe(LAB_LOCK_KEY);
+  it('the lab lock is exclusive across connections: a second holder waits until the first releases', async () => {
+    const config = resolveConfig();
+    const first = await acquireLabLock(config, () => {});
+    let waited = false;
+    let acquired = false;
+    const second = acquireLabLock(config, () => {
+      waited = true;
+    }).then((release) => {
+      acquired = true;
+      return release;
+    });
+    // The second caller reports that it waits (an event) and has not got the lock while the first holds it.
+    await expect.poll(() => waited).toBe(true);
+    expect(acquired).toBe(false);
+    await first();
+    const release = await second;
+    expect(acquired).toBe(true);
+    await release();
   });
 
   it('maps loadgen’s error keys to the k6 script’s kinds', () => {

@@ -1,1 +1,4 @@
-export { ToxicHelper, type ProxyName, type ToxicSpec, type AddedToxic } from './toxics.ts';
+export { ToxicHelper, type ProxyName, type ToxicSpec, type AddedToxic, type ToxicInfo } from './toxics.ts';
+export { acquireLabLock, LAB_LOCK_KEY } from './lab-lock.ts';
+export { Cleanup } from './cleanup.ts';
+export { runCleanupOnSignals, type SignalCleanupOptions } from './signals.ts';

@@ -11,6 +11,15 @@ export interface ToxicSpec {
   name?: string;
 }
 
+/** A toxic as Toxiproxy reports it (GET /proxies/<proxy>/toxics). */
+export interface ToxicInfo {
+  name: string;
+  type: string;
+  stream: 'upstream' | 'downstream';
+  toxicity: number;
+  attributes: Record<string, number>;
+}
+
 export interface AddedToxic {
   proxy: ProxyName;
   name: string;
@@ -79,6 +88,22 @@ export class ToxicHelper {
   async cleanup(): Promise<void> {
     for (const t of [...this.added].reverse()) await t.remove();
     for (const p of [...this.disabled]) await this.setEnabled(p, true);
+  }
+
+  /** Removes a toxic by name, whoever added it; false when it was not there. */
+  async removeByName(proxyName: ProxyName, name: string): Promise<boolean> {
+    const res = await fetch(`${this.url}/proxies/${proxyName}/toxics/${encodeURIComponent(name)}`, { method: 'DELETE' });
+    await res.arrayBuffer();
+    if (res.status === 404) return false;
+    if (!res.ok) throw new Error(`Toxiproxy DELETE /proxies/${proxyName}/toxics/${name} → ${res.status}`);
+    return true;
+  }
+
+  /** The toxics currently on a proxy, with their type, stream and attributes. */
+  async describe(proxyName: ProxyName): Promise<ToxicInfo[]> {
+    const res = await fetch(`${this.url}/proxies/${proxyName}/toxics`);
+    if (!res.ok) throw new Error(`Toxiproxy GET /proxies/${proxyName}/toxics → ${res.status}`);
+    return (await res.json()) as ToxicInfo[];
   }
 
   /** The toxics currently on a proxy, by name (to prove nothing was left behind). */

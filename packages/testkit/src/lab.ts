@@ -13,9 +13,8 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
 import { LeakTracker } from './leaks.ts';
-import { ToxicHelper } from '@dual-write/faults';
+import { LAB_LOCK_KEY, ToxicHelper } from '@dual-write/faults';
 
-const LAB_LOCK_KEY = 74_110_001;
 
 export interface LabOptions {
   /** Create a database for this file (default true). */

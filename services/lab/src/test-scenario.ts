@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
 import { isDwError, resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
-import { ToxicHelper } from '@dual-write/faults';
+import { acquireLabLock, ToxicHelper } from '@dual-write/faults';
 import type { ScenarioReport } from '@dual-write/order-service';
 import { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';
 import { startSystem } from './system.ts';
@@ -146,7 +146,15 @@ async function main(argv: string[]): Promise<number> {
   }
   const json = argv.includes('--json');
   const config = resolveConfig({ FAULT_INJECTION: true });
-  const { reports, rows } = await runScenarios({ config, only, strategies, repeat, progress: (l) => process.stderr.write(`${l}\n`) });
+  // The proxies are shared: wait for any test or load run that is using them.
+  const release = await acquireLabLock(config, () => process.stderr.write('waiting for the lab lock (a test or load run is using the proxies)…\n'));
+  let result;
+  try {
+    result = await runScenarios({ config, only, strategies, repeat, progress: (l) => process.stderr.write(`${l}\n`) });
+  } finally {
+    await release();
+  }
+  const { reports, rows } = result;
   const dir = path.join(config.repoRoot, 'results');
   mkdirSync(dir, { recursive: true });
   const file = path.join(dir, `test-scenario-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);

@@ -1,12 +1,12 @@
 /**
  * The cross-process lock the test harness takes (packages/testkit, useLab): one user of the shared
- * Toxiproxy proxies at a time, so a load run's 5 s Kafka latency never lands in someone's test, and a
- * test's proxy reset never lands in the middle of a load run.
+ * Toxiproxy proxies at a time, so a load run's 5 s Kafka latency or a chaos script's toxic never lands in
+ * someone's test, and a test's proxy reset never lands in the middle of a load run or a chaos run.
  */
 import pg from 'pg';
 import { DwError, withDatabase, type LabConfig } from '@dual-write/config';
 
-/** The same key as LAB_LOCK_KEY in packages/testkit/src/lab.ts (a test checks that they match). */
+/** The advisory-lock key; packages/testkit's useLab() takes the same lock. */
 export const LAB_LOCK_KEY = 74_110_001;
 
 /** Waits for the lock (calling `onWait` once if someone holds it); resolves to its release. */
@@ -20,7 +20,7 @@ export async function acquireLabLock(config: LabConfig, onWait: () => void): Pro
     throw new DwError(
       'DW_STACK_NOT_RUNNING',
       `PostgreSQL at ${new URL(config.database.url).host} does not answer (${(err as Error).message}); the lab lock lives there.`,
-      'Start the stack (npm run stack -- up; `npm run loadtest` does it for you), or pass --no-lock when nothing else uses the proxies.',
+      'Start the stack (npm run stack -- up), or, where the command offers it, pass --no-lock when nothing else uses the proxies.',
     );
   }
   const { rows } = await client.query<{ ok: boolean }>('select pg_try_advisory_lock($1) as ok', [LAB_LOCK_KEY]);

@@ -1,0 +1,52 @@
+/**
+ * `clear`: removes every toxic on both proxies and re-enables them, whoever put them there, and deletes the
+ * records of dead chaos processes. Reports each thing it removed.
+ */
+import { rmSync } from 'node:fs';
+import type { LabConfig } from '@dual-write/config';
+import type { ToxicHelper } from '@dual-write/faults';
+import { ownerPid, PROXIES, readRecords } from './ledger.ts';
+import type { Say } from './log.ts';
+import { describeToxic } from './list.ts';
+
+export interface ClearReport {
+  toxics: { proxy: string; name: string }[];
+  reenabled: string[];
+  records: string[];
+}
+
+export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say): Promise<ClearReport> {
+  const report: ClearReport = { toxics: [], reenabled: [], records: [] };
+  const records = readRecords(config);
+  const ownerOf = (pid: number | undefined) => {
+    const r = records.find((x) => x.record.pid === pid);
+    if (!r) return pid === undefined ? '' : `, from a chaos process (pid ${pid}) that left no record`;
+    return `, from chaos ${r.record.script} (pid ${r.record.pid}, ${r.alive ? 'still running' : 'no longer running'})`;
+  };
+  for (const proxy of PROXIES) {
+    for (const toxic of await faults.describe(proxy)) {
+      if (await faults.removeByName(proxy, toxic.name)) {
+        report.toxics.push({ proxy, name: toxic.name });
+        say(`removed: ${describeToxic(toxic)} on the ${proxy} proxy — ${toxic.name}${ownerOf(ownerPid(toxic.name))}`);
+      }
+    }
+  }
+  for (const proxy of PROXIES) {
+    if ((await faults.proxy(proxy)).enabled) continue;
+    await faults.setEnabled(proxy, true);
+    report.reenabled.push(proxy);
+    const by = records.find((r) => r.record.disabled.includes(proxy));
+    say(`re-enabled the ${proxy} proxy${by ? `, disabled by chaos ${by.record.script} (pid ${by.record.pid})` : ''}`);
+  }
+  for (const r of records) {
+    if (r.alive) {
+      say(`warning: chaos ${r.record.script} (pid ${r.record.pid}) is still running; it will find its faults gone. Stop it with Ctrl-C or kill ${r.record.pid}`);
+      continue;
+    }
+    rmSync(r.file, { force: true });
+    report.records.push(r.file);
+    say(`deleted the record of chaos ${r.record.script} (pid ${r.record.pid}, no longer running)`);
+  }
+  if (!report.toxics.length && !report.reenabled.length) say('nothing to clear: no toxics, both proxies enabled');
+  return report;
+}

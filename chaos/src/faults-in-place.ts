@@ -1,0 +1,60 @@
+/**
+ * Puts one fault in place with its undo step registered *before* it goes in (and recorded in the ledger),
+ * so the normal end, an error, a signal and — through the ledger — a crash all find it.
+ */
+import type { Cleanup, ToxicHelper } from '@dual-write/faults';
+import { toxicName, type ChaosLedger } from './ledger.ts';
+import type { Say } from './log.ts';
+import { describeFault, type Fault } from './toggles.ts';
+
+export interface FaultContext {
+  faults: ToxicHelper;
+  ledger: ChaosLedger;
+  cleanup: Cleanup;
+  say: Say;
+  /** Names the toxics: chaos_<script>_<pid>_<n> (a schedule passes each step's toggle instead). */
+  script: string;
+  /** Numbers this process's toxics. */
+  next: () => number;
+}
+
+/** Resolves to a function that undoes the fault now (once); the cleanup runs it otherwise. */
+export async function putInPlace(ctx: FaultContext, fault: Fault, script: string = ctx.script): Promise<() => Promise<void>> {
+  const { faults, ledger, cleanup, say } = ctx;
+  const what = describeFault(fault);
+  if (cleanup.started) {
+    say(`not adding ${what}: the run is stopping`);
+    return async () => {};
+  }
+  if (fault.kind === 'toxic') {
+    const name = toxicName(script, ctx.next());
+    let adding: Promise<unknown> = Promise.resolve();
+    const undo = cleanup.defer(`remove ${name} from the ${fault.proxy} proxy`, async () => {
+      await adding.catch(() => {}); // a signal during the add: let it land, then remove it
+      const removed = await faults.removeByName(fault.proxy, name);
+      ledger.forgetToxic(name);
+      say(removed ? `removed: ${what} — ${name}` : `removed: nothing, ${name} was already gone from the ${fault.proxy} proxy (a reset or \`clear\`)`);
+    });
+    ledger.addToxic(fault.proxy, name);
+    adding = faults.add(fault.proxy, { name, type: fault.type, stream: fault.stream, attributes: fault.attributes });
+    await adding;
+    say(`added: ${what} — ${name}`);
+    return undo;
+  }
+  if (!(await faults.proxy(fault.proxy)).enabled) {
+    say(`the ${fault.proxy} proxy is already disabled, not by this run: leaving it as it is (clear re-enables it)`);
+    return async () => {};
+  }
+  let disabling: Promise<unknown> = Promise.resolve();
+  const undo = cleanup.defer(`re-enable the ${fault.proxy} proxy`, async () => {
+    await disabling.catch(() => {});
+    await faults.setEnabled(fault.proxy, true);
+    ledger.forgetDisabled(fault.proxy);
+    say(`removed: ${what} — it is enabled again`);
+  });
+  ledger.addDisabled(fault.proxy);
+  disabling = faults.setEnabled(fault.proxy, false);
+  await disabling;
+  say(`added: ${what} (open connections closed, new ones refused)`);
+  return undo;
+}

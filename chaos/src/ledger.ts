@@ -1,0 +1,163 @@
+/**
+ * What a chaos process put in place, on disk (STACK_DIR/run/chaos-<pid>.json), written *before* each fault
+ * goes in: if the process dies without cleaning up (kill -9, a crash), `clear` or the next chaos run reads
+ * the record, sees the process is gone, removes its toxics and re-enables the proxies it disabled.
+ */
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { LabConfig } from '@dual-write/config';
+import type { ProxyName, ToxicHelper } from '@dual-write/faults';
+import { layout, runningFromPidFile } from '@dual-write/stack';
+import type { Say } from './log.ts';
+
+export const PROXIES: readonly ProxyName[] = ['postgres', 'kafka'];
+
+/** Every chaos toxic's name starts with this: chaos_<script>_<pid>_<n>. */
+export const TOXIC_PREFIX = 'chaos_';
+
+export interface ChaosRecord {
+  pid: number;
+  /** Must appear in /proc/<pid>/cmdline, so a recycled pid is not taken for a live chaos process. */
+  marker: string;
+  startedAt: string;
+  script: string;
+  toxics: { proxy: ProxyName; name: string }[];
+  disabled: ProxyName[];
+}
+
+export interface FoundRecord {
+  file: string;
+  record: ChaosRecord;
+  alive: boolean;
+}
+
+export function toxicName(script: string, n: number, pid: number = process.pid): string {
+  return `${TOXIC_PREFIX}${script}_${pid}_${n}`;
+}
+
+/** The pid in a chaos toxic's name, or undefined for a toxic that is not a chaos script's. */
+export function ownerPid(name: string): number | undefined {
+  const m = /^chaos_.+_(\d+)_\d+$/.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function recordDir(config: LabConfig): string {
+  return layout(config).run;
+}
+
+export function readRecords(config: LabConfig): FoundRecord[] {
+  const dir = recordDir(config);
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => /^chaos-\d+\.json$/.test(f));
+  } catch {
+    return [];
+  }
+  const found: FoundRecord[] = [];
+  for (const f of files) {
+    const file = path.join(dir, f);
+    const record = runningFromPidFile(file) as ChaosRecord | undefined;
+    if (record) {
+      found.push({ file, record, alive: true });
+      continue;
+    }
+    try {
+      found.push({ file, record: readRecordFile(file), alive: false });
+    } catch {
+      rmSync(file, { force: true }); // unreadable: a write cut short; nothing to act on
+    }
+  }
+  return found;
+}
+
+function readRecordFile(file: string): ChaosRecord {
+  return JSON.parse(readFileSync(file, 'utf8')) as ChaosRecord;
+}
+
+/** This process's record; every change is written to disk at once. */
+export class ChaosLedger {
+  readonly file: string;
+  private readonly record: ChaosRecord;
+
+  constructor(config: LabConfig, script: string) {
+    this.file = path.join(recordDir(config), `chaos-${process.pid}.json`);
+    this.record = { pid: process.pid, marker: path.basename(process.argv[1] ?? 'cli.ts'), startedAt: new Date().toISOString(), script, toxics: [], disabled: [] };
+  }
+
+  get empty(): boolean {
+    return this.record.toxics.length === 0 && this.record.disabled.length === 0;
+  }
+
+  open(): void {
+    mkdirSync(path.dirname(this.file), { recursive: true });
+    this.write();
+  }
+
+  addToxic(proxy: ProxyName, name: string): void {
+    this.record.toxics.push({ proxy, name });
+    this.write();
+  }
+
+  forgetToxic(name: string): void {
+    this.record.toxics = this.record.toxics.filter((t) => t.name !== name);
+    this.write();
+  }
+
+  addDisabled(proxy: ProxyName): void {
+    if (!this.record.disabled.includes(proxy)) this.record.disabled.push(proxy);
+    this.write();
+  }
+
+  forgetDisabled(proxy: ProxyName): void {
+    this.record.disabled = this.record.disabled.filter((p) => p !== proxy);
+    this.write();
+  }
+
+  /** Deletes the record once everything in it was undone; keeps it (and says so) otherwise. */
+  close(say: Say): void {
+    if (this.empty) rmSync(this.file, { force: true });
+    else say(`kept ${this.file}: some faults could not be undone; \`npm run chaos -- clear\` retries`);
+  }
+
+  private write(): void {
+    writeFileSync(this.file, JSON.stringify(this.record, null, 2));
+  }
+}
+
+/**
+ * Undoes what dead chaos processes left: the toxics and disabled proxies in their records, and any chaos_
+ * toxic whose process has no live record. Live chaos processes are left alone.
+ */
+export async function sweepLeftovers(config: LabConfig, faults: ToxicHelper, say: Say): Promise<number> {
+  let undone = 0;
+  const records = readRecords(config);
+  for (const { file, record } of records.filter((r) => !r.alive)) {
+    const who = `left by chaos ${record.script} (pid ${record.pid}, no longer running)`;
+    for (const t of record.toxics) {
+      if (await faults.removeByName(t.proxy, t.name)) {
+        say(`removed ${t.name} from the ${t.proxy} proxy, ${who}`);
+        undone++;
+      }
+    }
+    for (const p of record.disabled) {
+      if (!(await faults.proxy(p)).enabled) {
+        await faults.setEnabled(p, true);
+        say(`re-enabled the ${p} proxy, ${who}`);
+        undone++;
+      }
+    }
+    rmSync(file, { force: true });
+  }
+  const livePids = new Set(records.filter((r) => r.alive).map((r) => r.record.pid));
+  for (const proxy of PROXIES) {
+    for (const name of await faults.list(proxy)) {
+      const pid = ownerPid(name);
+      if (pid === undefined || livePids.has(pid)) continue;
+      if (await faults.removeByName(proxy, name)) {
+        say(`removed ${name} from the ${proxy} proxy, left by a chaos process (pid ${pid}) that is no longer running`);
+        undone++;
+      }
+    }
+  }
+  return undone;
+}
