@@ -8,6 +8,7 @@ import { isDwError, resolveConfig } from '@dual-write/config';
 import { HELP, parsePoolArgs, type PoolArgs } from './src/args.ts';
 import { Cleanup, runCleanupOnSignals } from '@dual-write/faults';
 import { runPoolExhaustionLoad } from './src/run.ts';
+import { formatCompare, outboxHeld, runPoolExhaustionCompare } from './src/compare.ts';
 import { formatSummary } from './src/summary.ts';
 
 const progress = (line: string) => process.stderr.write(`[loadtest] ${line}\n`);
@@ -28,6 +29,13 @@ export async function main(argv: string[]): Promise<number> {
   const cleanup = new Cleanup();
   // A second Ctrl-C (often relayed by pnpm/tsx) does not cut the toxic's removal short.
   runCleanupOnSignals(cleanup, { say: progress, doing: 'removing the toxic and stopping what this run started' });
+  if (args.compare) {
+    const { strategy: _ignored, ...rest } = args;
+    const report = await runPoolExhaustionCompare({ config, ...rest, cleanup, progress });
+    if (args.json) console.log(JSON.stringify(report, null, 2));
+    else console.log(`\n${formatCompare(report)}\n\nJSON report: ${path.relative(process.cwd(), report.file)}`);
+    return args.check && !outboxHeld(report) ? 1 : 0;
+  }
   const report = await runPoolExhaustionLoad({ config, ...args, cleanup, progress });
   const crossed = report.thresholds.filter((t) => !t.ok).length;
   if (args.json) {

@@ -14,6 +14,10 @@ Options:
   --base-url URL        the order service to load (default: start one in-process on a free port,
                         with shipping and billing, and stop it afterwards)
   --strategy NAME       write strategy of the orders: ${WRITE_STRATEGIES.join(' | ')} (default naive)
+  --compare             run the burst twice, naive then outbox (same latency, burst and probes), and print
+                        them side by side, with how long the outbox backlog took to drain after the toxic
+                        was lifted; one JSON report, results/pool-exhaustion-compare-<time>.json
+                        (not with --strategy; --check: exit 1 unless the outbox run passes and drains)
   --latency-ms N        latency added to the kafka proxy (default 5000)
   --burst N             concurrent order requests (default 20; more than DB_POOL_MAX)
   --probes N            parallel loops on the unrelated endpoints (default 4)
@@ -33,6 +37,7 @@ export interface PoolArgs {
   baseUrl?: string;
   toxiproxyUrl?: string;
   strategy: string;
+  compare: boolean;
   latencyMs: number;
   burst: number;
   probes: number;
@@ -76,6 +81,7 @@ export function parsePoolArgs(argv: string[]): PoolArgs {
         'base-url': { type: 'string' },
         'toxiproxy-url': { type: 'string' },
         strategy: { type: 'string' },
+        compare: { type: 'boolean' },
         'latency-ms': { type: 'string' },
         burst: { type: 'string' },
         probes: { type: 'string' },
@@ -89,12 +95,14 @@ export function parsePoolArgs(argv: string[]): PoolArgs {
   }
   const v = parsed.values;
   const strategy = v.strategy ?? 'naive';
+  if (v.compare && v.strategy !== undefined) throw new DwError('DW_CONFIG_INVALID', '--compare runs both naive and outbox; it takes no --strategy.', 'Leave --strategy out, or --compare.');
   if (!(WRITE_STRATEGIES as readonly string[]).includes(strategy)) throw invalid('--strategy', strategy, `one of ${WRITE_STRATEGIES.join(', ')}`);
   return {
     help: v.help ?? false,
     baseUrl: url('--base-url', v['base-url']),
     toxiproxyUrl: url('--toxiproxy-url', v['toxiproxy-url']),
     strategy,
+    compare: v.compare ?? false,
     latencyMs: int('--latency-ms', v['latency-ms'], 5000, 0),
     burst: int('--burst', v.burst, 20, 1),
     probes: int('--probes', v.probes, 4, 1),

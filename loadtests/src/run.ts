@@ -5,11 +5,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { DwError, type LabConfig } from '@dual-write/config';
 import { Cleanup, ToxicHelper, acquireLabLock, type AddedToxic } from '@dual-write/faults';
-import { startSystem, type RunningSystem, type SystemOptions } from '@dual-write/lab';
 import { runPoolBurst, type PoolBurstResult } from '@dual-write/loadgen';
 import { rowFigures, type Figures } from './summary.ts';
+import { resolveTarget, type InProcessSystem } from './target.ts';
 import { evaluateThresholds, type ThresholdVerdict } from './thresholds.ts';
 
 /** Toxics the twin and the k6 script name theirs with; one found before a run was left by an interrupted run. */
@@ -28,10 +29,23 @@ export interface PoolLoadOptions {
   /** Where the JSON report goes; default <repo>/results. */
   resultsDir?: string;
   /** Database and topic of the in-process system (a test passes its own). */
-  system?: Pick<SystemOptions, 'databaseUrl' | 'directDatabaseUrl' | 'topic' | 'groupSuffix'>;
+  system?: InProcessSystem;
   progress?: (line: string) => void;
   /** The CLI passes its own, so its signal handlers can run the same undo steps. */
   cleanup?: Cleanup;
+  /** outbox strategy: how long to wait for the burst's outbox rows to be published after the toxic is lifted (default 60 s). */
+  drainTimeoutMs?: number;
+}
+
+/** outbox strategy: how long the relay took, after the toxic was lifted, to publish (and delete) the burst's outbox rows. */
+export interface OutboxDrain {
+  /** Outbox rows of the burst (accepted orders' event ids). */
+  events: number;
+  /** Of those, still in the outbox when the toxic was lifted. */
+  pendingAtLift: number;
+  drained: boolean;
+  /** From the toxic's removal until none of the burst's rows was left (or the timeout). */
+  ms: number;
 }
 
 export interface PoolLoadReport {
@@ -49,18 +63,13 @@ export interface PoolLoadReport {
   figures: Figures;
   thresholds: ThresholdVerdict[];
   result: PoolBurstResult;
+  /** outbox strategy only. */
+  drain?: OutboxDrain;
   /** The JSON report's path. */
   file: string;
 }
 
-async function assertAnswers(baseUrl: string): Promise<void> {
-  try {
-    const res = await fetch(`${baseUrl}/health`, { signal: AbortSignal.timeout(10_000) });
-    await res.arrayBuffer();
-  } catch (err) {
-    throw new DwError('DW_STACK_NOT_RUNNING', `The order service at ${baseUrl} does not answer (${(err as Error).message}).`, 'Start it (npm start), fix --base-url, or leave --base-url out to run one in-process.');
-  }
-}
+export type PoolRunReport = Omit<PoolLoadReport, 'file'>;
 
 async function removeLeftovers(faults: ToxicHelper, url: string, progress: (l: string) => void): Promise<void> {
   const names = await faults.list('kafka');
@@ -80,14 +89,41 @@ async function deleteToxic(faults: ToxicHelper, name: string): Promise<void> {
   await toxic.remove();
 }
 
-function writeReport(dir: string, report: Omit<PoolLoadReport, 'file'>): string {
+/** Writes `report` (with its own path as `file`) to <dir>/<prefix>-<startedAt>.json; returns the path. */
+export function writeReport(dir: string, prefix: string, report: { startedAt: string }): string {
   mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `pool-exhaustion-${report.startedAt.replace(/[:.]/g, '-')}.json`);
+  const file = path.join(dir, `${prefix}-${report.startedAt.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify({ ...report, file }, null, 2));
   return file;
 }
 
+/** Polls the outbox table (directly, not through a proxy) until none of `eventIds` is left or `timeoutMs` passes. */
+async function measureDrain(databaseUrl: string, eventIds: string[], timeoutMs: number): Promise<OutboxDrain> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const t0 = performance.now();
+    const left = async () => (await client.query<{ n: number }>('select count(*)::int as n from outbox where id = any($1::uuid[])', [eventIds])).rows[0]!.n;
+    const pendingAtLift = await left();
+    let n = pendingAtLift;
+    while (n > 0 && performance.now() - t0 < timeoutMs) {
+      await new Promise((r) => setTimeout(r, 25));
+      n = await left();
+    }
+    return { events: eventIds.length, pendingAtLift, drained: n === 0, ms: Math.round(performance.now() - t0) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** One run and its JSON report (results/pool-exhaustion-<time>.json). */
 export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<PoolLoadReport> {
+  const report = await runPoolExhaustion(opts);
+  return { ...report, file: writeReport(opts.resultsDir ?? path.join(opts.config.repoRoot, 'results'), 'pool-exhaustion', report) };
+}
+
+/** One run, no report file (runPoolExhaustionLoad and the comparison write theirs). */
+export async function runPoolExhaustion(opts: PoolLoadOptions): Promise<PoolRunReport> {
   const { config, strategy, latencyMs, burst } = opts;
   const probes = opts.probes ?? 4;
   const progress = opts.progress ?? (() => {});
@@ -99,15 +135,7 @@ export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<Pool
       const release = await acquireLabLock(config, () => progress('waiting for the lab lock: a test run is using the proxies…'));
       cleanup.defer('release the lab lock', release);
     }
-    let baseUrl = opts.baseUrl;
-    if (!baseUrl) {
-      progress('starting the order service (with shipping and billing) in-process…');
-      const system = await startSystem({ config, port: 0, log: () => {}, ...opts.system });
-      cleanup.defer('stop the in-process system', () => system.stop());
-      baseUrl = system.url;
-      progress(`order service on ${baseUrl}: pool of ${config.orderService.poolMax} connections, acquire timeout ${config.orderService.poolAcquireTimeoutMs} ms`);
-    }
-    await assertAnswers(baseUrl);
+    const baseUrl = await resolveTarget({ config, baseUrl: opts.baseUrl, system: opts.system, cleanup, progress });
 
     const faults = new ToxicHelper(config.toxiproxy.url);
     const name = `${TOXIC_PREFIXES[0]}_${process.pid}`;
@@ -138,6 +166,12 @@ export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<Pool
     if (cleanup.started) throw new DwError('DW_PROCESS_FAILED', 'The run was interrupted during the burst; its figures are incomplete.', 'Run it again and let it finish.');
     progress(`burst done in ${(result.durationMs / 1000).toFixed(1)} s: orders ${result.orders.ok} ok / ${result.orders.failed} failed, unrelated ${result.unrelated.ok} ok / ${result.unrelated.failed} failed`);
     await removeToxic();
+    let drain: OutboxDrain | undefined;
+    if (strategy === 'outbox') {
+      progress(`waiting for the relay to publish the burst's ${result.eventIds.length} outbox rows…`);
+      drain = await measureDrain(opts.system?.directDatabaseUrl ?? config.database.url, result.eventIds, opts.drainTimeoutMs ?? 60_000);
+      progress(drain.drained ? `outbox drained ${drain.ms} ms after the toxic was lifted (${drain.pendingAtLift} of ${drain.events} rows were still waiting)` : `outbox NOT drained ${drain.ms} ms after the toxic was lifted`);
+    }
 
     const thresholds = evaluateThresholds(result.unrelated);
     const figures: Figures = {
@@ -148,7 +182,7 @@ export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<Pool
       rows: { orders: rowFigures(result.orders), unrelated: rowFigures(result.unrelated), login: rowFigures(result.login), products: rowFigures(result.products) },
       thresholds,
     };
-    const report: Omit<PoolLoadReport, 'file'> = {
+    return {
       tool: 'node',
       startedAt,
       baseUrl,
@@ -162,9 +196,8 @@ export async function runPoolExhaustionLoad(opts: PoolLoadOptions): Promise<Pool
       figures,
       thresholds,
       result,
+      ...(drain ? { drain } : {}),
     };
-    const file = writeReport(opts.resultsDir ?? path.join(config.repoRoot, 'results'), report);
-    return { ...report, file };
   } catch (err) {
     failed = true;
     throw err;

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { DwError, findRepoRoot, resolveConfig, WRITE_STRATEGIES } from '@dual-write/config';
 import { acquireLabLock } from '@dual-write/faults';
 import { main } from '../pool-exhaustion.ts';
-import { Cleanup, errorKind, parsePoolArgs } from '../src/index.ts';
+import { Cleanup, errorKind, ordersHelp, parseOrdersArgs, parsePoolArgs, PROFILES } from '../src/index.ts';
 import { loadK6Script } from './k6/load.ts';
 
 const ROOT = findRepoRoot();
@@ -80,6 +80,12 @@ describe('the twin’s flags', () => {
     });
   });
 
+  it('--compare runs both strategies, so it refuses --strategy', () => {
+    expect(parsePoolArgs(['--compare', '--latency-ms', '2000'])).toMatchObject({ compare: true, latencyMs: 2000 });
+    expect(parsePoolArgs([]).compare).toBe(false);
+    expect(invalid(['--compare', '--strategy', 'outbox']).message).toContain('--compare');
+  });
+
   it('accept exactly the order service’s write strategies (@dual-write/config WRITE_STRATEGIES)', () => {
     for (const s of WRITE_STRATEGIES) expect(parsePoolArgs(['--strategy', s]).strategy).toBe(s);
     const err = invalid(['--strategy', 'eventually']);
@@ -95,6 +101,19 @@ describe('the twin’s flags', () => {
     expect(invalid(['--bursts', '3']).code).toBe('DW_CONFIG_INVALID');
     expect(await main(['--strategy', 'nope'])).toBe(2);
     expect(await main(['--help'])).toBe(0);
+  });
+});
+
+describe('the order-load twins’ flags (orders-steady, orders-burst)', () => {
+  it('default to the k6 scripts’ defaults, --short to a few seconds, and refuse bad values', () => {
+    const steady = PROFILES['orders-steady'];
+    expect(parseOrdersArgs(steady, [])).toMatchObject({ strategy: 'outbox', malformedShare: 0.1, short: false, rates: { rate: 50, 'duration-s': 30 } });
+    expect(parseOrdersArgs(steady, ['--short', '--rate', '30'])).toMatchObject({ short: true, rates: { rate: 30, 'duration-s': 2 } });
+    const burst = PROFILES['orders-burst'];
+    expect(parseOrdersArgs(burst, ['--malformed-pct', '0', '--base-url', 'http://localhost:3000/'])).toMatchObject({ malformedShare: 0, baseUrl: 'http://localhost:3000', rates: { 'base-rate': 10, 'peak-rate': 200, bursts: 3 } });
+    for (const bad of [['--malformed-pct', '101'], ['--rate', '0'], ['--strategy', 'nope'], ['--peak-rate', '5']]) expect(() => parseOrdersArgs(steady, bad)).toThrow(DwError);
+    expect(() => parseOrdersArgs(burst, ['--rate', '5'])).toThrow(DwError);
+    for (const p of Object.values(PROFILES)) expect(ordersHelp(p)).toContain(`Usage: npm run loadtest -- ${p.name} [options]`);
   });
 });
 

@@ -7,46 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig, withDatabase } from '@dual-write/config';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startSystem } from '@dual-write/lab';
-import { useLab } from '@dual-write/testkit';
-import { formatSummary, runPoolExhaustionLoad, TOXIC_PREFIXES, type PoolLoadReport } from '../src/index.ts';
+import { useIsolatedSystem } from './isolated.ts';
+import { formatCompare, formatSummary, outboxHeld, runPoolExhaustionCompare, runPoolExhaustionLoad, TOXIC_PREFIXES, type CompareReport, type PoolLoadReport } from '../src/index.ts';
 
-const lab = useLab({ database: false });
-const config = resolveConfig();
-const names = { database: '', topic: '' };
+const { lab, config, isolated } = useIsolatedSystem();
 const resultsDir = mkdtempSync(path.join(tmpdir(), 'loadtest-results-'));
 
-async function admin<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end();
-  }
-}
-
-/** The in-process system's database and topic: this file's, never the main ones. */
-const isolated = (group: string) => ({
-  databaseUrl: withDatabase(config.database.appUrl, names.database),
-  directDatabaseUrl: withDatabase(config.database.url, names.database),
-  topic: names.topic,
-  groupSuffix: `${group}-${lab.id}`,
-});
-
-beforeAll(async () => {
-  names.database = `l_${lab.id}`.slice(0, 63);
-  await admin((c) => c.query(`create database "${names.database}"`));
-  names.topic = await lab.topic('orders', config.topics.orders.partitions);
-});
-
-afterAll(async () => {
-  rmSync(resultsDir, { recursive: true, force: true });
-  if (names.database) await admin((c) => c.query(`drop database if exists "${names.database}" with (force)`));
-});
+afterAll(() => rmSync(resultsDir, { recursive: true, force: true }));
 
 describe('pool-exhaustion twin (real stack)', () => {
   it('naive: login and product search fail with DW_DB_POOL_EXHAUSTED, the thresholds are crossed, the report is written, no toxic is left', async () => {
@@ -85,6 +54,40 @@ describe('pool-exhaustion twin (real stack)', () => {
     const order = ['toxic added', 'burst started', 'burst done', 'toxic removed'].map(stage);
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(await lab.toxics.list('kafka')).toEqual([]);
+  });
+
+  it('--compare: naive loses unrelated calls, outbox loses none and drains its backlog after the toxic is lifted; one report, no toxic left', async () => {
+    const lines: string[] = [];
+    const report: CompareReport = await runPoolExhaustionCompare({
+      config,
+      latencyMs: 2000,
+      burst: 10,
+      lock: false, // useLab holds the lab lock for this file
+      resultsDir,
+      system: isolated('compare'),
+      progress: (l) => lines.push(l),
+    });
+    const { naive, outbox } = report.runs;
+    expect([naive.strategy, outbox.strategy]).toEqual(['naive', 'outbox']);
+    expect([naive.latencyMs, outbox.latencyMs, naive.burst, outbox.burst, naive.probes]).toEqual([2000, 2000, 10, 10, outbox.probes]);
+    expect(naive.result.unrelated.failed).toBeGreaterThan(0);
+    expect(naive.drain).toBeUndefined();
+    expect(outbox.result.orders).toMatchObject({ total: 10, failed: 0 });
+    expect(outbox.result.unrelated.failed).toBe(0);
+    expect(outbox.result.eventIds).toHaveLength(10);
+    expect(outbox.drain).toMatchObject({ events: 10, drained: true });
+    expect(outbox.drain!.ms).toBeGreaterThanOrEqual(0);
+    expect(outboxHeld(report)).toBe(true);
+
+    const table = formatCompare(report);
+    expect(table).toMatch(/^unrelated ok \/ failed +│ +\d+ \/ [1-9]\d* │ +\d+ \/ 0$/m);
+    expect(table).toMatch(/^outbox drained after lift +│ +– \(no outbox\) │ +\d+ ms \(\d+\/10 rows waiting\)$/m);
+
+    expect(path.basename(report.file)).toMatch(/^pool-exhaustion-compare-[\dT-]+Z\.json$/);
+    const saved = JSON.parse(readFileSync(report.file, 'utf8')) as CompareReport;
+    expect(saved.runs.outbox.drain).toEqual(outbox.drain);
+    expect(lines.filter((l) => l.startsWith('toxic removed'))).toHaveLength(2);
     expect(await lab.toxics.list('kafka')).toEqual([]);
   });
 

@@ -1,6 +1,6 @@
 /**
  * Loads a k6 script under Node with the stand-in k6 modules: its `import … from 'k6…'` lines are pointed
- * at test/k6/*-stub.ts, any other import fails the load (a k6 script here uses built-ins only), and the
+ * at test/k6/*-stub.ts, local `./` modules are loaded the same way, any other import fails the load, and the
  * k6 globals (__ENV, __VU, __ITER) are set. A syntax error fails the import, as it would fail `k6 run`.
  */
 import { randomBytes } from 'node:crypto';
@@ -35,16 +35,34 @@ export function importSpecifiers(source: string): string[] {
   return [...source.matchAll(/^\s*import\s+(?:[^'"]*?\s+from\s+)?['"]([^'"]+)['"]/gm)].map((m) => m[1]!);
 }
 
-export async function loadK6Script(file: string, env: Record<string, string> = {}, respond: (req: StubRequest) => StubResponseInit = () => ({ status: 200, body: '{}' })): Promise<LoadedScript> {
+/**
+ * Writes the script (and, recursively, the local modules it imports with a relative path, as k6 allows) to a
+ * temporary .mjs with the k6 imports pointed at the stand-ins. Returns it and every specifier imported.
+ */
+function prepare(file: string): { target: string; imports: string[] } {
   const source = readFileSync(file, 'utf8');
-  const imports = importSpecifiers(source);
-  const foreign = imports.filter((s) => !(s in K6_MODULES));
-  if (foreign.length) throw new Error(`${path.basename(file)} imports ${foreign.join(', ')}: only the k6 built-ins ${Object.keys(K6_MODULES).join(', ')} are allowed`);
-  const rewritten = source.replace(/(^\s*import\s+(?:[^'"]*?\s+from\s+)?)['"](k6(?:\/[a-z]+)?)['"]/gm, (_m, head: string, spec: string) => `${head}${JSON.stringify(pathToFileURL(K6_MODULES[spec]!).href)}`);
+  const own = importSpecifiers(source);
+  const foreign = own.filter((s) => !(s in K6_MODULES) && !s.startsWith('./'));
+  if (foreign.length) throw new Error(`${path.basename(file)} imports ${foreign.join(', ')}: only the k6 built-ins ${Object.keys(K6_MODULES).join(', ')} and local ./ files are allowed`);
+  const imports = [...own];
+  const local = new Map<string, string>();
+  for (const spec of own.filter((s) => s.startsWith('./'))) {
+    const dep = prepare(path.resolve(path.dirname(file), spec));
+    local.set(spec, pathToFileURL(dep.target).href);
+    imports.push(...dep.imports);
+  }
+  const rewritten = source
+    .replace(/(^\s*import\s+(?:[^'"]*?\s+from\s+)?)['"](k6(?:\/[a-z]+)?)['"]/gm, (_m, head: string, spec: string) => `${head}${JSON.stringify(pathToFileURL(K6_MODULES[spec]!).href)}`)
+    .replace(/(^\s*import\s+(?:[^'"]*?\s+from\s+)?)['"](\.\/[^'"]+)['"]/gm, (_m, head: string, spec: string) => `${head}${JSON.stringify(local.get(spec)!)}`);
   const dir = path.join(tmpdir(), 'dual-write-k6-stub');
   mkdirSync(dir, { recursive: true });
   const target = path.join(dir, `${path.basename(file, '.js')}-${randomBytes(4).toString('hex')}.mjs`);
   writeFileSync(target, rewritten);
+  return { target, imports };
+}
+
+export async function loadK6Script(file: string, env: Record<string, string> = {}, respond: (req: StubRequest) => StubResponseInit = () => ({ status: 200, body: '{}' })): Promise<LoadedScript> {
+  const { target, imports } = prepare(file);
 
   const state: K6StubState = { phase: 'init', requests: [], metrics: new Map(), checks: [], sleeps: [], logs: [], respond };
   setK6State(state);
