@@ -57,6 +57,9 @@ export async function openSession(opts: SessionOptions): Promise<ChaosSession> {
 }
 
 /** Waits `ms`, or forever when undefined (until a signal handler exits the process). */
+/** What to do when an undo step failed and a fault may still be in place. */
+export const CLEAR_HINT = 'Run `npm run chaos -- clear`: it removes every toxic and re-enables both proxies.';
+
 export function hold(ms: number | undefined): Promise<void> {
   if (ms === undefined) {
     setInterval(() => {}, 1 << 30); // nothing else may keep the process alive (e.g. --no-lock)
@@ -74,22 +77,12 @@ export interface ToggleRunOptions extends SessionOptions {
 /** Throws DwError when Toxiproxy refuses a fault or a fault could not be undone. */
 export async function runToggle(opts: ToggleRunOptions): Promise<void> {
   const { cleanup, say } = opts;
-  let failed = false;
-  try {
+  await cleanup.around(async () => {
     const session = await openSession(opts);
     for (const fault of opts.faults) await session.put(fault);
     if (cleanup.started) return; // a signal came during the set-up; its handler is undoing it
     say(opts.forMs === undefined ? 'holding until Ctrl-C (or SIGTERM)…' : `holding for ${formatDuration(opts.forMs)}…`);
     await hold(opts.forMs);
     say('time is up: removing what this run added');
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    const errors = await cleanup.runAll();
-    for (const e of errors) say(`cleanup failed: ${e.message}`);
-    if (errors.length && !failed) {
-      throw new DwError('DW_PROCESS_FAILED', `Cleanup failed: ${errors.map((e) => e.message).join('; ')}.`, 'Run `npm run chaos -- clear`: it removes every toxic and re-enables both proxies.');
-    }
-  }
+  }, { say, hint: CLEAR_HINT });
 }

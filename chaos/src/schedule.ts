@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { DwError } from '@dual-write/config';
 import { formatDuration, parseDuration } from './duration.ts';
-import { openSession, type SessionOptions } from './run-toggle.ts';
+import { CLEAR_HINT, openSession, type SessionOptions } from './run-toggle.ts';
 import { findToggle, TOGGLES, type Toggle } from './toggles.ts';
 
 export interface ScheduleStep {
@@ -133,8 +133,7 @@ export interface ScheduleRunOptions extends Omit<SessionOptions, 'script'> {
 /** Throws DwError when Toxiproxy refuses a fault or a fault could not be undone. */
 export async function runSchedule(opts: ScheduleRunOptions): Promise<void> {
   const { cleanup, say, schedule } = opts;
-  let failed = false;
-  try {
+  await cleanup.around(async () => {
     const session = await openSession({ ...opts, script: 'schedule' });
     const t0 = Date.now();
     const n = schedule.steps.length;
@@ -151,15 +150,6 @@ export async function runSchedule(opts: ScheduleRunOptions): Promise<void> {
       }),
     );
     say('schedule done');
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    const errors = await cleanup.runAll();
-    for (const e of errors) say(`cleanup failed: ${e.message}`);
-    if (errors.length && !failed) {
-      throw new DwError('DW_PROCESS_FAILED', `Cleanup failed: ${errors.map((e) => e.message).join('; ')}.`, 'Run `npm run chaos -- clear`: it removes every toxic and re-enables both proxies.');
-    }
-  }
+  }, { say, hint: CLEAR_HINT });
 }
 

@@ -28,8 +28,7 @@ export async function runPoolExhaustionCompare(opts: Omit<PoolLoadOptions, 'stra
   const cleanup = opts.cleanup ?? new Cleanup();
   const startedAt = new Date().toISOString();
   const runs: Partial<Record<ComparedStrategy, PoolRunReport>> = {};
-  let failed = false;
-  try {
+  await cleanup.around(async () => {
     if (opts.lock) {
       const release = await acquireLabLock(opts.config, () => progress('waiting for the lab lock: a test run is using the proxies…'));
       cleanup.defer('release the lab lock', release);
@@ -43,14 +42,7 @@ export async function runPoolExhaustionCompare(opts: Omit<PoolLoadOptions, 'stra
       runs[strategy] = await runPoolExhaustion({ ...opts, strategy, lock: false, cleanup: inner });
       await stop();
     }
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    const errors = await cleanup.runAll();
-    for (const e of errors) progress(`cleanup failed: ${e.message}`);
-    if (errors.length && !failed) throw new DwError('DW_PROCESS_FAILED', `Cleanup failed: ${errors.map((e) => e.message).join('; ')}.`, `Check the kafka proxy's toxics: curl ${opts.config.toxiproxy.url}/proxies/kafka/toxics`);
-  }
+  }, { say: progress, hint: `Check the kafka proxy's toxics: curl ${opts.config.toxiproxy.url}/proxies/kafka/toxics` });
   const naive = runs.naive!;
   const report: Omit<CompareReport, 'file'> = {
     tool: 'node',

@@ -129,8 +129,7 @@ export async function runPoolExhaustion(opts: PoolLoadOptions): Promise<PoolRunR
   const progress = opts.progress ?? (() => {});
   const cleanup = opts.cleanup ?? new Cleanup();
   const startedAt = new Date().toISOString();
-  let failed = false;
-  try {
+  return cleanup.around(async () => {
     if (opts.lock) {
       const release = await acquireLabLock(config, () => progress('waiting for the lab lock: a test run is using the proxies…'));
       cleanup.defer('release the lab lock', release);
@@ -198,15 +197,9 @@ export async function runPoolExhaustion(opts: PoolLoadOptions): Promise<PoolRunR
       result,
       ...(drain ? { drain } : {}),
     };
-  } catch (err) {
-    failed = true;
-    throw err;
-  } finally {
-    const errors = await cleanup.runAll();
-    for (const e of errors) progress(`cleanup failed: ${e.message}`);
-    // A toxic or a service left behind matters more than the figures: report it, unless an error is already on its way.
-    if (errors.length && !failed) {
-      throw new DwError('DW_PROCESS_FAILED', `Cleanup failed: ${errors.map((e) => e.message).join('; ')}.`, `Remove what was left: curl -X DELETE ${config.toxiproxy.url}/proxies/kafka/toxics/<name> (curl ${config.toxiproxy.url}/proxies/kafka/toxics lists them).`);
-    }
-  }
+  }, {
+    say: progress,
+    // A toxic or a service left behind matters more than the figures: it is reported even after a good run.
+    hint: `Remove what was left: curl -X DELETE ${config.toxiproxy.url}/proxies/kafka/toxics/<name> (curl ${config.toxiproxy.url}/proxies/kafka/toxics lists them).`,
+  });
 }

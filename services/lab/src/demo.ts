@@ -1,5 +1,6 @@
 /** `npm start`: the order service with fault injection on, plus shipping and billing, until Ctrl-C. */
-import { isDwError, resolveConfig } from '@dual-write/config';
+import { resolveConfig } from '@dual-write/config';
+import { closeOnSignals, runMain } from '@dual-write/order-service';
 import { startSystem } from './system.ts';
 
 const HELP = `Usage: npm start
@@ -33,16 +34,7 @@ relay (metrics ${system.relay.url ? `${system.relay.url}/metrics` : "off"}), shi
   npm run audit                                        # independent DB ↔ Kafka audit
 
 Ctrl-C to stop.`);
-  const stop = async (signal: string) => {
-    console.log(`\n${signal}: stopping…`);
-    await system.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals(() => system.stop());
 }
 
-main().catch((err: unknown) => {
-  console.error(isDwError(err) ? err.format() : err);
-  process.exit(1);
-});
+runMain(main);

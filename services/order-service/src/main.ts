@@ -1,6 +1,7 @@
 /** Starts the order service on HOST:PORT (default 127.0.0.1:3000). SIGINT/SIGTERM close it gracefully. */
-import { isDwError, resolveConfig } from '@dual-write/config';
+import { resolveConfig } from '@dual-write/config';
 import { buildApp } from './app.ts';
+import { closeOnSignals, runMain } from './process-lifecycle.ts';
 
 const HELP = `Usage: npm run order-service   (npm start runs it together with the stack and the consumers)
 
@@ -17,16 +18,7 @@ async function main(): Promise<void> {
   const app = await buildApp({ config, logger: true });
   await app.fastify.listen({ host: config.orderService.host, port: config.orderService.port });
   console.log(`order service listening on ${config.orderService.url} — try: curl ${config.orderService.url}/health`);
-  const stop = async (signal: string) => {
-    console.log(`${signal}: closing…`);
-    await app.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  closeOnSignals(() => app.close());
 }
 
-main().catch((err: unknown) => {
-  console.error(isDwError(err) ? err.format() : err);
-  process.exit(1);
-});
+runMain(main);
