@@ -104,7 +104,9 @@ ensureNode();
 const pnpm = findPnpm();
 ensureInstalled(pnpm);
 const pnpmRun = (...a) => runOrExit(pnpm[0], [...pnpm.slice(1), ...a]);
-const tsx = (script, ...a) => pnpmRun('exec', 'tsx', script, ...a);
+// TypeScript entries run on this Node with tsx's loader — no pnpm/tsx wrapper processes in between, so a
+// Ctrl-C reaches the program itself and its cleanup (e.g. removing a toxic) is never cut short by a wrapper.
+const tsx = (script, ...a) => runOrExit(process.execPath, ['--import', 'tsx', script, ...a]);
 
 switch (task) {
   case 'setup':

@@ -125,7 +125,8 @@ describe('pool-exhaustion twin (real stack)', () => {
 async function startUntilBurst(args: string[]): Promise<{ child: ChildProcess; exited: Promise<number | null>; output: () => string }> {
   const child = spawn(process.execPath, args, { cwd: config.repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': it fires once the child's output is fully read, so the last lines are never missed.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no "burst started" within 90 s:\n${output}`)), 90_000);
     const onData = (d: Buffer) => {
