@@ -22,6 +22,8 @@ Tasks:
                    kafka-latency | kafka-down | kafka-slow-close | kafka-bandwidth | db-drop | db-latency | db-down,
                    clear, list, schedule <file.json> — e.g. \`npm run chaos -- kafka-latency --ms 3000 --for 30s\`
                    (<script> --help for its options; chaos/README.md)
+  soak             ≥ 20,000 orders through the outbox while a chaos schedule plays (relay kill -9, Kafka and
+                   PostgreSQL restarts, drops, latency), then an audit: lost, ghosts, double effects (--short: CI size)
   migrate          apply the schema and outbox migrations to DATABASE_URL (services also do it at start)
   order-service    the order service alone (FAULT_INJECTION off unless set)
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
@@ -32,8 +34,10 @@ Tasks:
   audit [args]     compare a table with a topic: ghosts, black holes, duplicates, order (see: npm run audit -- --help)
   relay            the outbox relay: publishes outbox rows to Kafka, /metrics on RELAY_PORT (--help for details)
   dead-letters     list | replay <id> | discard <id> messages Kafka refused (--help for details)
-  bench:relay-drain    relay drain rate of a 50k-row backlog next to the raw kafkajs producer rate (--help)
-  bench:relay-latency  commit→Kafka latency p50/p99 at a steady 500 orders/s (--help)
+  bench [args]     the benchmarks, every figure next to its reference measured in the same run (a ratio):
+                   relay drain vs the raw producer, latency NOTIFY on/off, API throughput, scale-out, peers,
+                   CPU profile → results/bench-<time>/ (report.md, results.json, SVG charts); --quick for CI,
+                   --only <ids>, --publish (docs/performance/ + README); --help for the rest
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 
@@ -127,6 +131,12 @@ switch (task) {
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     tsx('services/lab/src/test-scenario.ts', ...args);
     break;
+  case 'soak':
+    if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
+    // Ctrl-C reaches the soak too, which undoes its faults and restarts what it stopped: wait for it.
+    process.on('SIGINT', () => {});
+    tsx('services/lab/src/soak/cli.ts', ...args);
+    break;
   case 'loadtest': {
     const [name, ...rest] = args;
     const names = loadtestNames();
@@ -177,10 +187,11 @@ switch (task) {
   case 'dead-letters':
     tsx('services/relay/src/dead-letters-cli.ts', ...args);
     break;
-  case 'bench:relay-drain':
-  case 'bench:relay-latency':
+  case 'bench':
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
-    tsx(`services/relay/bench/${task === 'bench:relay-drain' ? 'drain' : 'latency'}.ts`, ...args);
+    // Ctrl-C reaches the benchmark too, which stops its relay processes and drops its scratch databases: wait for it.
+    process.on('SIGINT', () => {});
+    tsx('bench/src/cli.ts', ...args);
     break;
   case 'turbo':
     pnpmRun('exec', 'turbo', 'run', ...args);

@@ -28,14 +28,22 @@ Examples:
 Exit codes: 0 done, 1 failed, 2 bad arguments, 130/143 stopped by SIGINT/SIGTERM (after the cleanup).
 Details: chaos/README.md.`;
 
+/** "≥ 0" or "from 0 to 1". */
+export const rangeOf = (o: { min: number; max?: number }) => (o.max === undefined ? `≥ ${o.min}` : `from ${o.min} to ${o.max}`);
+
 const defaults = (t: Toggle) => Object.fromEntries(t.options.map((o) => [o.flag, o.default]));
+
+function undoPhrase(t: Toggle): string {
+  const kind = t.faults(defaults(t))[0]?.kind;
+  return kind === 'toxic' ? 'It is removed' : kind === 'disable' ? 'The proxy is re-enabled' : 'It is started again';
+}
 
 export function toggleHelp(t: Toggle): string {
   const opts = t.options.map((o) => `  ${pad(`--${o.flag} N`)}${o.meaning} (default ${o.default})`);
   return `Usage: npm run chaos -- ${t.name}${t.options.map((o) => ` [--${o.flag} N]`).join('')} [--for DURATION] [--no-lock]
 
 ${t.summary[0]!.toUpperCase()}${t.summary.slice(1)}${t.faults(defaults(t)).some((f) => f.kind === 'toxic') ? `;\nthe toxic is named chaos_${t.name}_<pid>_<n>` : ''}.
-${t.faults(defaults(t)).some((f) => f.kind === 'toxic') ? 'It is removed' : 'The proxy is re-enabled'} when --for ends, on Ctrl-C or SIGTERM (a second signal does not skip it), and — if
+${undoPhrase(t)} when --for ends, on Ctrl-C or SIGTERM (a second signal does not skip it), and — if
 this process dies (kill -9) — by \`npm run chaos -- clear\` or the next chaos run.
 
 Options:
@@ -115,7 +123,7 @@ export function parseToggleArgs(t: Toggle, argv: string[]): ToggleArgs {
       continue;
     }
     const s = String(raw);
-    if (!/^\d+$/.test(s) || Number(s) < o.min) throw bad(`--${o.flag} ${JSON.stringify(s)} is not valid: expected a whole number ≥ ${o.min}.`);
+    if (!/^\d+$/.test(s) || Number(s) < o.min || (o.max !== undefined && Number(s) > o.max)) throw bad(`--${o.flag} ${JSON.stringify(s)} is not valid: expected a whole number ${rangeOf(o)}.`);
     values[o.flag] = Number(s);
   }
   return {

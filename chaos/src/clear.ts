@@ -5,7 +5,7 @@
 import { rmSync } from 'node:fs';
 import type { LabConfig } from '@dual-write/config';
 import type { ToxicHelper } from '@dual-write/faults';
-import { ownerPid, PROXIES, readRecords } from './ledger.ts';
+import { ownerPid, PROXIES, readRecords, restartWhatItStopped } from './ledger.ts';
 import type { Say } from './log.ts';
 import { describeToxic } from './list.ts';
 
@@ -13,10 +13,12 @@ export interface ClearReport {
   toxics: { proxy: string; name: string }[];
   reenabled: string[];
   records: string[];
+  /** Stack services and relays started again. */
+  restarted: number;
 }
 
 export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say): Promise<ClearReport> {
-  const report: ClearReport = { toxics: [], reenabled: [], records: [] };
+  const report: ClearReport = { toxics: [], reenabled: [], records: [], restarted: 0 };
   const records = readRecords(config);
   const ownerOf = (pid: number | undefined) => {
     const r = records.find((x) => x.record.pid === pid);
@@ -43,10 +45,11 @@ export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say)
       say(`warning: chaos ${r.record.script} (pid ${r.record.pid}) is still running; it will find its faults gone. Stop it with Ctrl-C or kill ${r.record.pid}`);
       continue;
     }
+    report.restarted += await restartWhatItStopped(config, r.record, `stopped by chaos ${r.record.script} (pid ${r.record.pid}, no longer running)`, say);
     rmSync(r.file, { force: true });
     report.records.push(r.file);
     say(`deleted the record of chaos ${r.record.script} (pid ${r.record.pid}, no longer running)`);
   }
-  if (!report.toxics.length && !report.reenabled.length) say('nothing to clear: no toxics, both proxies enabled');
+  if (!report.toxics.length && !report.reenabled.length && !report.restarted) say('nothing to clear: no toxics, both proxies enabled');
   return report;
 }

@@ -2,12 +2,16 @@
  * Puts one fault in place with its undo step registered *before* it goes in (and recorded in the ledger),
  * so the normal end, an error, a signal and — through the ledger — a crash all find it.
  */
+import type { LabConfig } from '@dual-write/config';
 import type { Cleanup, ToxicHelper } from '@dual-write/faults';
+import { startService, stopService } from '@dual-write/stack';
+import { findRelayProcesses, killHard, respawn } from './processes.ts';
 import { toxicName, type ChaosLedger } from './ledger.ts';
 import type { Say } from './log.ts';
 import { describeFault, type Fault } from './toggles.ts';
 
 export interface FaultContext {
+  config: LabConfig;
   faults: ToxicHelper;
   ledger: ChaosLedger;
   cleanup: Cleanup;
@@ -26,6 +30,8 @@ export async function putInPlace(ctx: FaultContext, fault: Fault, script: string
     say(`not adding ${what}: the run is stopping`);
     return async () => {};
   }
+  if (fault.kind === 'stop') return stopInPlace(ctx, fault.service, fault.signal);
+  if (fault.kind === 'kill-relays') return killRelaysInPlace(ctx);
   if (fault.kind === 'toxic') {
     const name = toxicName(script, ctx.next());
     let adding: Promise<unknown> = Promise.resolve();
@@ -56,5 +62,45 @@ export async function putInPlace(ctx: FaultContext, fault: Fault, script: string
   disabling = faults.setEnabled(fault.proxy, false);
   await disabling;
   say(`added: ${what} (open connections closed, new ones refused)`);
+  return undo;
+}
+
+/** Stops a stack service; the undo starts it again and waits until it answers. */
+async function stopInPlace(ctx: FaultContext, service: 'kafka' | 'postgres', signal: NodeJS.Signals): Promise<() => Promise<void>> {
+  const { config, ledger, cleanup, say } = ctx;
+  let stopping: Promise<unknown> = Promise.resolve();
+  const undo = cleanup.defer(`start ${service} again`, async () => {
+    await stopping.catch(() => {});
+    const t0 = Date.now();
+    await startService(service, { config, progress: (l) => say(l) });
+    ledger.forgetStopped(service);
+    say(`removed: ${service} stopped — it answers again (${((Date.now() - t0) / 1000).toFixed(1)} s to start)`);
+  });
+  ledger.addStopped(service);
+  stopping = stopService(service, { config, signal, progress: (l) => say(l) });
+  await stopping;
+  say(`added: ${service} stopped (${signal})`);
+  return undo;
+}
+
+/** kill -9 of every relay process; the undo starts each again with its command line, folder and environment. */
+async function killRelaysInPlace(ctx: FaultContext): Promise<() => Promise<void>> {
+  const { config, ledger, cleanup, say } = ctx;
+  const found = findRelayProcesses();
+  if (found.length === 0) {
+    say('relay-kill: no relay process is running (a relay inside `npm start` is not a process of its own): nothing to kill');
+    return async () => {};
+  }
+  const specs = found.filter((f) => !f.childOfRelay).map((f) => f.spec);
+  const undo = cleanup.defer('start the killed relays again', async () => {
+    for (const spec of specs) {
+      const { pid, logFile } = respawn(config, spec);
+      ledger.forgetRelay(spec);
+      say(`removed: relay killed — started again (pid ${pid}, output in ${logFile})`);
+    }
+  });
+  ledger.addRelays(specs);
+  await killHard(found.map((f) => f.pid));
+  say(`added: ${found.length} relay process(es) killed with SIGKILL (pid ${found.map((f) => f.pid).join(', ')})`);
   return undo;
 }

@@ -5,4 +5,5 @@ export { ChaosLedger, readRecords, sweepLeftovers, toxicName, ownerPid, TOXIC_PR
 export { openSession, runToggle, hold, type ChaosSession } from './run-toggle.ts';
 export { clearAll, type ClearReport } from './clear.ts';
 export { listState, describeToxic } from './list.ts';
-export { parseSchedule, readSchedule, runSchedule, formatTimeline, type Schedule, type ScheduleStep } from './schedule.ts';
+export { parseSchedule, readSchedule, runSchedule, formatTimeline, type PlayedStep, type Schedule, type ScheduleStep } from './schedule.ts';
+export { findRelayProcesses, killHard, respawn, RELAY_ENTRY, type FoundProcess, type ProcessSpec } from './processes.ts';

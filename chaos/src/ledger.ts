@@ -7,7 +7,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import path from 'node:path';
 import type { LabConfig } from '@dual-write/config';
 import type { ProxyName, ToxicHelper } from '@dual-write/faults';
-import { layout, runningFromPidFile } from '@dual-write/stack';
+import { layout, runningFromPidFile, startService, type RestartableService } from '@dual-write/stack';
+import { respawn, type ProcessSpec } from './processes.ts';
 import type { Say } from './log.ts';
 
 export const PROXIES: readonly ProxyName[] = ['postgres', 'kafka'];
@@ -23,6 +24,10 @@ export interface ChaosRecord {
   script: string;
   toxics: { proxy: ProxyName; name: string }[];
   disabled: ProxyName[];
+  /** Stack services it stopped and has not started again. */
+  stopped?: RestartableService[];
+  /** Relay processes it killed and has not started again (command line, folder, environment). */
+  relays?: ProcessSpec[];
 }
 
 export interface FoundRecord {
@@ -81,11 +86,32 @@ export class ChaosLedger {
 
   constructor(config: LabConfig, script: string) {
     this.file = path.join(recordDir(config), `chaos-${process.pid}.json`);
-    this.record = { pid: process.pid, marker: path.basename(process.argv[1] ?? 'cli.ts'), startedAt: new Date().toISOString(), script, toxics: [], disabled: [] };
+    this.record = { pid: process.pid, marker: path.basename(process.argv[1] ?? 'cli.ts'), startedAt: new Date().toISOString(), script, toxics: [], disabled: [], stopped: [], relays: [] };
   }
 
   get empty(): boolean {
-    return this.record.toxics.length === 0 && this.record.disabled.length === 0;
+    const r = this.record;
+    return r.toxics.length === 0 && r.disabled.length === 0 && !r.stopped?.length && !r.relays?.length;
+  }
+
+  addStopped(service: RestartableService): void {
+    this.record.stopped = [...(this.record.stopped ?? []).filter((s) => s !== service), service];
+    this.write();
+  }
+
+  forgetStopped(service: RestartableService): void {
+    this.record.stopped = (this.record.stopped ?? []).filter((s) => s !== service);
+    this.write();
+  }
+
+  addRelays(specs: ProcessSpec[]): void {
+    this.record.relays = [...(this.record.relays ?? []), ...specs];
+    this.write();
+  }
+
+  forgetRelay(spec: ProcessSpec): void {
+    this.record.relays = (this.record.relays ?? []).filter((r) => r !== spec);
+    this.write();
   }
 
   open(): void {
@@ -120,7 +146,8 @@ export class ChaosLedger {
   }
 
   private write(): void {
-    writeFileSync(this.file, JSON.stringify(this.record, null, 2));
+    // 0600: a killed relay's environment (DATABASE_URL with its password) is kept here until it is restarted.
+    writeFileSync(this.file, JSON.stringify(this.record, null, 2), { mode: 0o600 });
   }
 }
 
@@ -146,6 +173,7 @@ export async function sweepLeftovers(config: LabConfig, faults: ToxicHelper, say
         undone++;
       }
     }
+    undone += await restartWhatItStopped(config, record, who, say);
     rmSync(file, { force: true });
   }
   const livePids = new Set(records.filter((r) => r.alive).map((r) => r.record.pid));
@@ -160,4 +188,20 @@ export async function sweepLeftovers(config: LabConfig, faults: ToxicHelper, say
     }
   }
   return undone;
+}
+
+/** Starts again the stack services and relays a dead chaos process stopped; returns how many. */
+export async function restartWhatItStopped(config: LabConfig, record: ChaosRecord, who: string, say: Say): Promise<number> {
+  let n = 0;
+  for (const service of record.stopped ?? []) {
+    await startService(service, { config, progress: (l) => say(l) });
+    say(`started ${service} again, ${who}`);
+    n++;
+  }
+  for (const spec of record.relays ?? []) {
+    const { pid, logFile } = respawn(config, spec);
+    say(`started a killed relay again (pid ${pid}, log ${logFile}), ${who}`);
+    n++;
+  }
+  return n;
 }

@@ -52,7 +52,7 @@ export async function openSession(opts: SessionOptions): Promise<ChaosSession> {
   ledger.open();
   cleanup.defer('close the chaos record', async () => ledger.close(say));
   let n = 0;
-  const ctx = { faults, ledger, cleanup, say, script: opts.script, next: () => ++n };
+  const ctx = { config, faults, ledger, cleanup, say, script: opts.script, next: () => ++n };
   return { faults, ledger, cleanup, say, put: (fault, script) => putInPlace(ctx, fault, script) };
 }
 

@@ -7,6 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DwError } from '@dual-write/config';
+import { rangeOf } from './args.ts';
 import { formatDuration, parseDuration } from './duration.ts';
 import { CLEAR_HINT, openSession, type SessionOptions } from './run-toggle.ts';
 import { findToggle, TOGGLES, type Toggle } from './toggles.ts';
@@ -87,7 +88,7 @@ export function parseSchedule(text: string, file: string): Schedule {
     for (const [k, v] of Object.entries(options)) {
       const o = toggle.options.find((x) => x.flag === k);
       if (!o) throw invalid(file, `${where}.options.${k}`, `${toggle.name} has no such option (its options: ${toggle.options.map((x) => x.flag).join(', ') || 'none'})`);
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < o.min) throw invalid(file, `${where}.options.${k}`, `expected a whole number ≥ ${o.min}`);
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < o.min || (o.max !== undefined && v > o.max)) throw invalid(file, `${where}.options.${k}`, `expected a whole number ${rangeOf(o)}`);
       values[k] = v;
     }
     return { atMs: duration('at', true), forMs: duration('for', false), toggle, values };
@@ -130,9 +131,17 @@ export interface ScheduleRunOptions extends Omit<SessionOptions, 'script'> {
   schedule: Schedule;
 }
 
-/** Throws DwError when Toxiproxy refuses a fault or a fault could not be undone. */
-export async function runSchedule(opts: ScheduleRunOptions): Promise<void> {
+/** A step that was played: its toggle and when its faults went in, from the schedule's start. */
+export interface PlayedStep {
+  step: number;
+  toggle: string;
+  atMs: number;
+}
+
+/** Throws DwError when Toxiproxy refuses a fault or a fault could not be undone. Resolves to the steps played. */
+export async function runSchedule(opts: ScheduleRunOptions): Promise<PlayedStep[]> {
   const { cleanup, say, schedule } = opts;
+  const played: PlayedStep[] = [];
   await cleanup.around(async () => {
     const session = await openSession({ ...opts, script: 'schedule' });
     const t0 = Date.now();
@@ -144,12 +153,15 @@ export async function runSchedule(opts: ScheduleRunOptions): Promise<void> {
         if (cleanup.started) return;
         say(`step ${i + 1}/${n}: ${describeStep(step)}`);
         const undo: (() => Promise<void>)[] = [];
+        const atMs = Date.now() - t0;
         for (const fault of step.toggle.faults(step.values)) undo.push(await session.put(fault, step.toggle.name));
+        if (!cleanup.started) played.push({ step: i + 1, toggle: step.toggle.name, atMs });
         await sleep(t0 + step.atMs + step.forMs - Date.now());
         for (const u of undo.reverse()) await u();
       }),
     );
     say('schedule done');
   }, { say, hint: CLEAR_HINT });
+  return played.sort((a, b) => a.step - b.step);
 }
 

@@ -3,6 +3,7 @@
  * data; run-toggle.ts puts it in place and takes it away.
  */
 import type { ProxyName, ToxicSpec } from '@dual-write/faults';
+import type { RestartableService } from '@dual-write/stack';
 
 type ToxicType = ToxicSpec['type'];
 
@@ -11,12 +12,18 @@ export interface NumberOption {
   flag: string;
   default: number;
   min: number;
+  /** Upper bound (inclusive); none when absent. */
+  max?: number;
   meaning: string;
 }
 
 export type Fault =
   | { kind: 'toxic'; proxy: ProxyName; type: ToxicType; stream: 'upstream' | 'downstream'; attributes: Record<string, number> }
-  | { kind: 'disable'; proxy: ProxyName };
+  | { kind: 'disable'; proxy: ProxyName }
+  /** Stops a stack service (the step's end starts it again). */
+  | { kind: 'stop'; service: RestartableService; signal: NodeJS.Signals }
+  /** kill -9 of every relay process (the step's end starts each again, as it was). */
+  | { kind: 'kill-relays' };
 
 export interface Toggle {
   name: string;
@@ -71,7 +78,25 @@ export const TOGGLES: readonly Toggle[] = [
   },
   latency('postgres'),
   down('postgres'),
+  {
+    name: 'relay-kill',
+    summary: 'kill -9 of every relay process (npm run relay); each is started again, same command and environment, when the step ends',
+    options: [],
+    faults: () => [{ kind: 'kill-relays' }],
+  },
+  restart('kafka'),
+  restart('postgres'),
 ];
+
+function restart(service: RestartableService): Toggle {
+  const graceful = service === 'kafka' ? 'a controlled shutdown (SIGTERM)' : 'a fast shutdown (SIGINT: open transactions rolled back)';
+  return {
+    name: `${service}-restart`,
+    summary: `stops the stack's ${service === 'kafka' ? 'Kafka broker' : 'PostgreSQL server'} — ${graceful}, or a crash with --kill 1 — and starts it again when the step ends`,
+    options: [{ flag: 'kill', default: 0, min: 0, max: 1, meaning: '1: SIGKILL (a crash) instead of a clean shutdown' }],
+    faults: (v) => [{ kind: 'stop', service, signal: value(v, 'kill') === 1 ? 'SIGKILL' : service === 'kafka' ? 'SIGTERM' : 'SIGINT' }],
+  };
+}
 
 export function findToggle(name: string): Toggle | undefined {
   return TOGGLES.find((t) => t.name === name);
@@ -80,6 +105,8 @@ export function findToggle(name: string): Toggle | undefined {
 /** One line for the log, e.g. "latency 500 ms ± 0 ms (downstream) on the kafka proxy". */
 export function describeFault(f: Fault): string {
   if (f.kind === 'disable') return `the ${f.proxy} proxy disabled`;
+  if (f.kind === 'stop') return `${f.service} stopped (${f.signal})`;
+  if (f.kind === 'kill-relays') return 'relay processes killed (SIGKILL)';
   const a = f.attributes;
   const what =
     f.type === 'latency' ? `latency ${a.latency} ms ± ${a.jitter} ms`

@@ -1,6 +1,6 @@
 /** `up`, `down`, `status`: the whole local stack, in dependency order, idempotent. */
 import path from 'node:path';
-import { resolveConfig, type ConfigOverrides, type LabConfig } from '@dual-write/config';
+import { DwError, resolveConfig, type ConfigOverrides, type LabConfig } from '@dual-write/config';
 import { ensureKafkaJars, kafkaAnswers, kafkaStatus, startKafka } from './kafka.ts';
 import { layout, type ServiceName } from './layout.ts';
 import { withFileLock } from './lock.ts';
@@ -68,6 +68,34 @@ export async function stackDown(opts: StackOptions = {}): Promise<{ stopped: Ser
   const leftRunning = (await stackStatus({ config })).filter((s) => s.state !== 'stopped').map((s) => s.name);
   for (const name of leftRunning) progress(`${name}: still answering, but not started by this stack — left alone`);
   return { stopped, leftRunning };
+}
+
+/** The services a chaos schedule may stop and start again (Toxiproxy holds the faults, so it stays up). */
+export type RestartableService = 'kafka' | 'postgres';
+
+/**
+ * Stops one service this stack started — `SIGTERM` (Kafka: controlled shutdown), `SIGINT` (PostgreSQL: fast
+ * shutdown, open transactions rolled back), or `SIGKILL` for a crash. Refuses a service the stack does not
+ * manage (KAFKA_BROKERS / DATABASE_URL set): it is not ours to stop. Resolves to the stopped pid.
+ */
+export async function stopService(name: RestartableService, opts: StackOptions & { signal?: NodeJS.Signals } = {}): Promise<number> {
+  const { config, paths, progress } = setup(opts);
+  const managed = name === 'kafka' ? config.kafka.managed : config.database.managed;
+  if (!managed) {
+    throw new DwError('DW_CONFIG_INVALID', `${name} is not run by this stack (${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} is set), so it cannot be stopped and started here.`, `Unset ${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} to let the stack run it, or leave ${name} restarts out of the schedule.`);
+  }
+  const rec = runningFromPidFile(paths.pidFile(name));
+  if (!rec) throw new DwError('DW_STACK_NOT_RUNNING', `${name} is not running (no live pid in ${paths.pidFile(name)}).`, 'Start the stack: npm run stack -- up');
+  const signal = opts.signal ?? (name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+  await stopFromPidFile(paths.pidFile(name), signal);
+  progress(`${name}: stopped (pid ${rec.pid}, ${signal})`);
+  return rec.pid;
+}
+
+/** Starts one service again (a no-op when it already answers); resolves once it is ready. */
+export async function startService(name: RestartableService, opts: StackOptions = {}): Promise<void> {
+  const { config, paths, progress } = setup(opts);
+  await (name === 'kafka' ? startKafka(config, paths, progress) : startPostgres(config, paths, progress));
 }
 
 export async function stackStatus(opts: StackOptions = {}): Promise<ServiceStatus[]> {

@@ -13,7 +13,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
 import { LeakTracker } from './leaks.ts';
-import { LAB_LOCK_KEY, ToxicHelper } from '@dual-write/faults';
+import { acquireLabLock, ToxicHelper } from '@dual-write/faults';
 
 
 export interface LabOptions {
@@ -49,7 +49,7 @@ export function useLab(opts: LabOptions = {}): Lab {
   const config = resolveConfig();
   const leaks = new LeakTracker();
   const toxics = new ToxicHelper(config.toxiproxy.url);
-  const state = { id: '', dbName: '', lockClient: undefined as pg.Client | undefined, topics: new Set<string>() };
+  const state = { id: '', dbName: '', releaseLock: undefined as (() => Promise<void>) | undefined, topics: new Set<string>() };
   const pools: pg.Pool[] = [];
 
   const lab: Lab = {
@@ -105,21 +105,29 @@ export function useLab(opts: LabOptions = {}): Lab {
     },
   };
 
+  /** One statement on the `postgres` database, on a connection of its own. */
+  const adminQuery = async (sql: string) => {
+    const c = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
+    c.on('error', () => {});
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end().catch(() => {});
+    }
+  };
+
   beforeAll(async () => {
     const slug = slugFromTestFile();
     const rand = randomBytes(3).toString('hex');
     state.id = `${slug}_${rand}`;
-    // One integration file at a time across processes.
-    const lock = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
-    lock.on('error', () => {});
-    await lock.connect();
-    await lock.query('select pg_advisory_lock($1)', [LAB_LOCK_KEY]);
-    state.lockClient = lock;
+    // One integration file at a time across processes (the lock is taken again if PostgreSQL restarts).
+    state.releaseLock = await acquireLabLock(config, () => {});
     // We own the proxies now: clear whatever a crashed run may have left on them.
     await toxics.client.reset();
     if (opts.database !== false) {
       state.dbName = `t_${state.id}`.slice(0, 63);
-      await lock.query(`create database "${state.dbName}"`);
+      await adminQuery(`create database "${state.dbName}"`);
       if (opts.initSql) {
         const c = new pg.Client({ connectionString: lab.db.url });
         await c.connect();
@@ -152,12 +160,8 @@ export function useLab(opts: LabOptions = {}): Lab {
       await admin.deleteTopics({ topics: [...state.topics] }).catch(() => {});
       await admin.disconnect();
     }
-    const lock = state.lockClient;
-    if (lock) {
-      if (state.dbName) await lock.query(`drop database if exists "${state.dbName}" with (force)`).catch(() => {});
-      await lock.query('select pg_advisory_unlock($1)', [LAB_LOCK_KEY]).catch(() => {});
-      await lock.end().catch(() => {});
-    }
+    if (state.dbName) await adminQuery(`drop database if exists "${state.dbName}" with (force)`).catch(() => {});
+    await state.releaseLock?.();
     if (leakError) throw leakError;
   });
 

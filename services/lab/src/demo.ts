@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const u = system.url.replace('127.0.0.1', 'localhost');
   console.log(`
 dual-write-lab is running — order service on ${u} (fault injection ${config.orderService.faultInjection ? 'ON' : 'off'}),
-relay (metrics ${system.relay.url ? `${system.relay.url}/metrics` : "off"}), shipping and billing consumers
+relay (metrics ${system.relay?.url ? `${system.relay.url}/metrics` : "off"}), shipping and billing consumers
 
   curl -s ${u}/health
   curl -s -X POST ${u}/api/v1/orders -H 'content-type: application/json' \\

@@ -22,13 +22,15 @@ export interface SystemOptions {
   log?: (line: string) => void;
   /** The relay's /metrics and /health port; false = none (default config RELAY_PORT). */
   relayPort?: number | false;
+  /** false: no relay in this process (the soak runs it as a process of its own, to kill -9 it). Default true. */
+  relay?: boolean;
   /** Relay log level (default warn: the demo's terminal stays readable). */
   relayLogLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 }
 
 export interface RunningSystem {
   app: App;
-  relay: Relay;
+  relay: Relay | undefined;
   url: string;
   stop(): Promise<void>;
 }
@@ -47,7 +49,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     log: (l: string) => log(l),
   };
   const suffix = opts.groupSuffix ? `-${opts.groupSuffix}` : '';
-  const relay = await startRelay({
+  const relay = opts.relay === false ? undefined : await startRelay({
     config,
     database: opts.databaseUrl ?? config.database.appUrl,
     topic: opts.topic ?? config.topics.orders.name,
@@ -62,7 +64,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     url,
     async stop() {
       await Promise.all([shipping.stop(), billing.stop()]);
-      await relay.stop();
+      await relay?.stop();
       await app.close();
     },
   };

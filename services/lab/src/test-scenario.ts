@@ -5,12 +5,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import { isDwError, resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
-import { acquireLabLock, ToxicHelper } from '@dual-write/faults';
+import { acquireLabLock } from '@dual-write/faults';
 import type { ScenarioReport } from '@dual-write/order-service';
 import { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';
+import { clearLeftoverFaults, recreateDatabaseAndTopic } from './scratch.ts';
 import { startSystem } from './system.ts';
 
 const HELP = `Usage: npm run test-scenario -- [--only db,mq,mq-crash,pool] [--strategy naive,outbox] [--repeat N] [--json]
@@ -45,41 +44,6 @@ export interface ScenarioRunOptions {
   progress?: (line: string) => void;
 }
 
-/** A run that was killed mid-scenario could not undo its toxic: start from clean proxies. */
-async function clearLeftoverFaults(config: LabConfig): Promise<string[]> {
-  const faults = new ToxicHelper(config.toxiproxy.url);
-  const found: string[] = [];
-  for (const proxy of ['postgres', 'kafka'] as const) {
-    for (const name of await faults.list(proxy)) found.push(`${proxy}/${name}`);
-    if (!(await faults.proxy(proxy)).enabled) found.push(`${proxy} (disabled)`);
-  }
-  if (found.length) await faults.client.reset();
-  return found;
-}
-
-async function recreate(config: LabConfig, database: string, topic: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists "${database}" with (force)`);
-    await admin.query(`create database "${database}"`);
-  } finally {
-    await admin.end();
-  }
-  const kafkaAdmin = new Kafka({ clientId: 'test-scenario', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await kafkaAdmin.connect();
-  try {
-    if ((await kafkaAdmin.listTopics()).includes(topic)) {
-      await kafkaAdmin.deleteTopics({ topics: [topic] });
-      // Deletion is asynchronous: wait until the name is free before creating it again.
-      for (let i = 0; i < 100 && (await kafkaAdmin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
-    }
-    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, replicationFactor: 1 }], waitForLeaders: true });
-  } finally {
-    await kafkaAdmin.disconnect();
-  }
-}
-
 export async function runScenarios(opts: ScenarioRunOptions): Promise<{ reports: ScenarioReport[]; rows: ScenarioRow[] }> {
   const { config } = opts;
   const progress = opts.progress ?? (() => {});
@@ -89,7 +53,7 @@ export async function runScenarios(opts: ScenarioRunOptions): Promise<{ reports:
   const leftovers = await clearLeftoverFaults(config);
   if (leftovers.length) progress(`cleared faults left by an earlier run: ${leftovers.join(', ')}`);
   progress(`preparing database ${database} and topic ${topic}…`);
-  await recreate(config, database, topic);
+  await recreateDatabaseAndTopic(config, database, topic);
   const system = await startSystem({
     config,
     port: 0,

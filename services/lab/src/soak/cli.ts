@@ -1,0 +1,162 @@
+/**
+ * `npm run soak`: thousands of orders at a steady rate while a chaos schedule plays, then an audit of what
+ * was lost, invented or applied twice. See --help.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { formatTimeline, readSchedule } from '@dual-write/chaos';
+import { DwError, isDwError, resolveConfig } from '@dual-write/config';
+import { acquireLabLock, Cleanup, runCleanupOnSignals } from '@dual-write/faults';
+import { runSoak, SOAK_STRATEGIES, type SoakResult, type SoakStrategy } from './run-soak.ts';
+import { formatSoakTable } from './soak-report.ts';
+
+const HELP = `Usage: npm run soak -- [--short] [--orders N] [--rate R] [--strategy outbox|naive|naive-after-commit|…]
+                       [--schedule FILE] [--json] [--no-lock]
+
+Sends orders to the order service at a steady rate while a chaos schedule plays — toxics on the proxies,
+kill -9 of the relay, Kafka broker and PostgreSQL restarts — until at least N orders were accepted and the
+schedule is over. Then it waits until the outbox is empty and shipping and billing caught up, and reports:
+orders lost (black holes), ghosts, duplicates delivered, orders shipped or invoiced twice, the faults
+injected by type, the largest outbox backlog and how long the drain took.
+
+The order service, shipping and billing run in this process; the relay runs as a process of its own (so
+kill -9 is real). Its database and topic are recreated each run.
+
+Options:
+  --short              the CI size: 2,000 orders at 100/s, chaos/schedules/soak-short.json (2 faults)
+  --orders N           orders that must be accepted (default 20000; --short 2000)
+  --rate R             orders per second, steady, open loop (default 100)
+  --strategy S         outbox (default), naive (send inside the transaction: ghosts), naive-after-commit
+                       (send after COMMIT: black holes), or a list run one after the other, e.g. naive,outbox
+  --schedule FILE      the chaos schedule (default chaos/schedules/soak.json; format: npm run chaos -- schedule --help)
+  --database NAME      the soak's database, dropped and created each run (default dual_write_soak)
+  --topic NAME         the soak's topic, deleted and created each run (default orders.soak)
+  --json               print the results as JSON instead of the table
+  --no-lock            do not take the lab lock (only when the caller holds it)
+  -h, --help           this help
+
+Results go to results/soak-<time>.json as well. The stack must be up (npm run soak starts it). Takes the
+lab lock: tests, load runs and chaos scripts wait, as it restarts Kafka and PostgreSQL.
+Exit code: 0 when every outbox run lost nothing and applied nothing twice (naive damage is expected),
+1 otherwise, 2 on bad arguments.`;
+
+export interface SoakArgs {
+  help: boolean;
+  orders: number;
+  rate: number;
+  strategies: SoakStrategy[];
+  schedule: string;
+  json: boolean;
+  lock: boolean;
+  database: string;
+  topic: string;
+}
+
+function bad(message: string): DwError {
+  return new DwError('DW_CONFIG_INVALID', message, 'See npm run soak -- --help.');
+}
+
+export function parseSoakArgs(argv: string[], repoRoot: string): SoakArgs {
+  let v;
+  try {
+    v = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        short: { type: 'boolean' },
+        orders: { type: 'string' },
+        rate: { type: 'string' },
+        strategy: { type: 'string' },
+        schedule: { type: 'string' },
+        json: { type: 'boolean' },
+        'no-lock': { type: 'boolean' },
+        database: { type: 'string' },
+        topic: { type: 'string' },
+      },
+    }).values;
+  } catch (err) {
+    throw bad((err as Error).message);
+  }
+  const whole = (flag: string, raw: string | undefined, fallback: number, min: number) => {
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) throw bad(`--${flag} ${JSON.stringify(raw)}: expected a whole number ≥ ${min}.`);
+    return Number(raw);
+  };
+  const name = (flag: string, value: string, re: RegExp, what: string) => {
+    if (!re.test(value)) throw bad(`--${flag} ${JSON.stringify(value)}: expected ${what}.`);
+    return value;
+  };
+  const short = v.short === true;
+  const strategies = (v.strategy ?? 'outbox').split(',').filter(Boolean);
+  const unknown = strategies.filter((s) => !(SOAK_STRATEGIES as readonly string[]).includes(s));
+  if (strategies.length === 0 || unknown.length) throw bad(`--strategy ${JSON.stringify(v.strategy)}: expected one or more of ${SOAK_STRATEGIES.join(', ')}, comma separated (e.g. naive,outbox).`);
+  return {
+    help: v.help === true,
+    orders: whole('orders', v.orders, short ? 2000 : 20_000, 1),
+    rate: whole('rate', v.rate, 100, 1),
+    strategies: strategies as SoakStrategy[],
+    schedule: path.resolve(v.schedule ?? path.join(repoRoot, 'chaos/schedules', short ? 'soak-short.json' : 'soak.json')),
+    json: v.json === true,
+    lock: v['no-lock'] !== true,
+    database: name('database', v.database ?? 'dual_write_soak', /^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _'),
+    topic: name('topic', v.topic ?? 'orders.soak', /^[A-Za-z0-9._-]{1,249}$/, 'letters, digits, . _ -'),
+  };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const config = resolveConfig();
+  const args = parseSoakArgs(argv, config.repoRoot);
+  if (args.help) {
+    console.log(HELP);
+    return 0;
+  }
+  const schedule = readSchedule(args.schedule);
+  const say = (l: string) => process.stderr.write(`[soak] ${l}\n`);
+  say(`${args.strategies.join(' then ')}: ≥ ${args.orders} orders at ${args.rate}/s; schedule ${path.relative(process.cwd(), args.schedule)}:\n${formatTimeline(schedule)}`);
+  const cleanup = new Cleanup();
+  runCleanupOnSignals(cleanup, { say, doing: 'undoing the faults, restarting what is stopped, stopping the soak', graceMs: 120_000 });
+  const results: SoakResult[] = [];
+  await cleanup.around(async () => {
+    if (args.lock) {
+      const release = await acquireLabLock(config, () => say('waiting for the lab lock (a test, load run or chaos script is using the stack)…'));
+      cleanup.defer('release the lab lock', release);
+    }
+    for (const strategy of args.strategies) {
+      const run = new Cleanup(); // each strategy's system is stopped before the next starts
+      const stopRun = cleanup.defer(`stop the ${strategy} run`, async () => void (await run.runAll()));
+      say(`▶ ${strategy}`);
+      results.push(
+        await run.around(
+          () => runSoak({ config, strategy, orders: args.orders, ratePerSec: args.rate, schedule, scheduleFile: path.relative(config.repoRoot, args.schedule), say, cleanup: run, database: args.database, topic: args.topic }),
+          { say, hint: 'Run `npm run chaos -- clear` (it restarts what a dead schedule stopped) and `npm run stack -- up`.' },
+        ),
+      );
+      await stopRun();
+    }
+  }, { say, hint: 'Run `npm run chaos -- clear` and `npm run stack -- up`.' });
+
+  const dir = path.join(config.repoRoot, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `soak-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify({ results }, null, 2));
+  if (args.json) console.log(JSON.stringify({ results }, null, 2));
+  else {
+    console.log(`\n${formatSoakTable(results)}\n`);
+    for (const r of results) console.log(`${r.damage.length ? '✗' : '✓'} ${r.strategy}: ${r.damage.length ? r.damage.join('; ') : 'nothing lost, nothing invented, nothing applied twice'}`);
+    console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
+  }
+  return results.every((r) => r.strategy !== 'outbox' || r.damage.length === 0) ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(isDwError(err) ? err.format() : err);
+      process.exit(isDwError(err) && err.code === 'DW_CONFIG_INVALID' ? 2 : 1);
+    },
+  );
+}

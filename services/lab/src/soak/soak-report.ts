@@ -1,0 +1,36 @@
+/** The soak's final table: one column per strategy run, one row per figure. */
+import { formatDuration } from '@dual-write/chaos';
+import type { SoakResult } from './run-soak.ts';
+
+const n = (v: number) => v.toLocaleString('en-US');
+const ms = (v: number | null) => (v === null ? 'never' : formatDuration(v));
+
+export function formatSoakTable(results: SoakResult[]): string {
+  const failureKinds = [...new Set(results.flatMap((r) => Object.keys(r.load.failures)))].sort();
+  const faultTypes = [...new Set(results.flatMap((r) => Object.keys(r.faults.byType)))].sort();
+  const rows: [string, (r: SoakResult) => string][] = [
+    ['orders sent', (r) => n(r.load.sent)],
+    ['orders accepted (201)', (r) => n(r.load.accepted)],
+    ['requests failed', (r) => n(r.load.failed)],
+    ...failureKinds.map((k): [string, (r: SoakResult) => string] => [`  ${k}`, (r) => n(r.load.failures[k] ?? 0)]),
+    ['orders in the table', (r) => n(r.audit.rows)],
+    ['messages on the topic', (r) => n(r.audit.messages)],
+    ...faultTypes.map((t): [string, (r: SoakResult) => string] => [`fault: ${t}`, (r) => `×${r.faults.byType[t] ?? 0}`]),
+    ['max outbox backlog', (r) => (r.strategy === 'outbox' ? n(r.backlog.max) : '—')],
+    ['outbox drained after load', (r) => (r.strategy === 'outbox' ? ms(r.drain.outboxEmptyAfterMs) : '—')],
+    ['consumers caught up after load', (r) => ms(r.drain.settledAfterMs)],
+    ['LOST (black holes)', (r) => n(r.audit.blackHoles)],
+    ['GHOSTS (message, no order)', (r) => n(r.audit.ghosts)],
+    ['duplicates delivered (events / extra copies)', (r) => `${n(r.audit.duplicateEvents)} / ${n(r.audit.extraDeliveries)}`],
+    ['orders shipped / invoiced', (r) => `${n(r.effects.shipped)} / ${n(r.effects.invoiced)}`],
+    ['DOUBLE shipments / invoices', (r) => `${n(r.effects.doubleShipments)} / ${n(r.effects.doubleInvoices)}`],
+    ['never shipped / never invoiced', (r) => `${n(r.effects.missingShipments)} / ${n(r.effects.missingInvoices)}`],
+    ['ghost callbacks (404) ship / bill', (r) => `${n(r.effects.ghostShipments)} / ${n(r.effects.ghostInvoices)}`],
+    ['verdict', (r) => (r.damage.length ? 'DAMAGE' : 'clean')],
+  ];
+  const headers = ['', ...results.map((r) => r.strategy)];
+  const cells = rows.map(([label, f]) => [label, ...results.map(f)]);
+  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
+  return [line(headers), widths.map((w) => '─'.repeat(w)).join('  '), ...cells.map(line)].join('\n');
+}
