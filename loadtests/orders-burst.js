@@ -9,7 +9,7 @@
  * Environment: BASE_URL (http://localhost:3000), STRATEGY (outbox), BASE_RATE (10), PEAK_RATE (200),
  * BURSTS (3), MALFORMED_PCT (10). Node twin: npm run loadtest -- orders-burst.
  */
-import { intEnv, sendOrder, THRESHOLDS } from './lib/orders.js';
+import { intEnv, ordersSummaryOutput, sendOrder, SUMMARY_TREND_STATS, THRESHOLDS } from './lib/orders.js';
 
 const BASE_RATE = intEnv('BASE_RATE', 10, 1);
 const PEAK_RATE = intEnv('PEAK_RATE', 200, 1);
@@ -33,8 +33,14 @@ export const options = {
     },
   },
   thresholds: THRESHOLDS,
+  summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
 export function orders() {
   sendOrder();
+}
+
+/** The Node twin's table on stdout, and the JSON report in SUMMARY_JSON (default results/orders-burst.k6.json). */
+export function handleSummary(data) {
+  return ordersSummaryOutput('orders-burst', `${BURSTS} bursts ${BASE_RATE}→${PEAK_RATE}/s`, data);
 }

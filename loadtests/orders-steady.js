@@ -6,9 +6,10 @@
  *   k6 run -e STRATEGY=naive -e RATE=100 -e DURATION_S=60 loadtests/orders-steady.js
  *
  * Environment: BASE_URL (http://localhost:3000), STRATEGY (outbox), RATE (50), DURATION_S (30),
- * MALFORMED_PCT (10). Node twin: npm run loadtest -- orders-steady.
+ * MALFORMED_PCT (10), SUMMARY_JSON (results/orders-steady.k6.json). handleSummary() prints the Node twin's table.
+ * Node twin: npm run loadtest -- orders-steady.
  */
-import { intEnv, sendOrder, THRESHOLDS } from './lib/orders.js';
+import { intEnv, ordersSummaryOutput, sendOrder, SUMMARY_TREND_STATS, THRESHOLDS } from './lib/orders.js';
 
 const RATE = intEnv('RATE', 50, 1);
 const DURATION_S = intEnv('DURATION_S', 30, 1);
@@ -26,8 +27,14 @@ export const options = {
     },
   },
   thresholds: THRESHOLDS,
+  summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
 export function orders() {
   sendOrder();
+}
+
+/** The Node twin's table on stdout, and the JSON report in SUMMARY_JSON (default results/orders-steady.k6.json). */
+export function handleSummary(data) {
+  return ordersSummaryOutput('orders-steady', `${RATE}/s for ${DURATION_S} s`, data);
 }

@@ -79,3 +79,63 @@ export function sendOrder() {
   }
   http.post(url, JSON.stringify({ customerId: `k6-${__VU}-${__ITER}`, items: SAMPLE_ITEMS }), { headers, tags: { kind: 'valid' } });
 }
+
+/** The statistics k6 keeps for the summary (p(99) is in the thresholds and in the table). */
+export const SUMMARY_TREND_STATS = ['avg', 'min', 'med', 'max', 'p(90)', 'p(95)', 'p(99)'];
+
+function pad(s, n, left) {
+  s = String(s);
+  while (s.length < n) s = left ? ` ${s}` : `${s} `;
+  return s;
+}
+
+/**
+ * The Node twin's table (loadtests/src/orders-summary.ts) from k6's end-of-test data: valid orders, then each
+ * malformed kind, then the threshold verdicts. k6 keeps no per-status counts, so the last column shows "–".
+ */
+export function formatOrdersSummary(title, data) {
+  const m = data.metrics || {};
+  const values = (name) => (m[name] && m[name].values) || {};
+  const failed = values('http_req_failed{kind:valid}');
+  const validFailed = failed.passes || 0; // http_req_failed is true for a failed request
+  const validTotal = validFailed + (failed.fails || 0);
+  const p99 = values('http_req_duration{kind:valid}')['p(99)'] || 0;
+  const header = ['requests', 'total', 'as expected', 'wrong', 'p99 ms', 'answers / errors'];
+  const rows = [['valid orders (2xx)', String(validTotal), String(validTotal - validFailed), String(validFailed), String(Math.round(p99)), '–']];
+  for (const kind of MALFORMED_KINDS) {
+    const k = kind.replace(/-/g, '_');
+    const total = values(`malformed_${k}_requests`).count || 0;
+    const ok = values(`malformed_${k}_rejected`).count || 0;
+    rows.push([`malformed ${kind} (4xx)`, String(total), String(ok), String(total - ok), '', '–']);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (c) => c.map((x, i) => pad(x, widths[i], !(i === 0 || i === c.length - 1))).join(' │ ').replace(/\s+$/, '');
+  const verdicts = [];
+  for (const metric of Object.keys(THRESHOLDS)) {
+    for (const expr of THRESHOLDS[metric]) {
+      const t = m[metric] && m[metric].thresholds ? m[metric].thresholds[expr] : undefined;
+      verdicts.push({ metric, expr, ok: t ? t.ok !== false : false });
+    }
+  }
+  const crossed = verdicts.filter((v) => !v.ok).length;
+  return [
+    title,
+    '',
+    line(header),
+    widths.map((w) => '─'.repeat(w)).join('─┼─'),
+    ...rows.map(line),
+    '',
+    'thresholds:',
+    ...verdicts.map((v) => `  ${v.ok ? '✓' : '✗'} ${v.metric} ${v.expr}`),
+    crossed ? `${crossed} of ${verdicts.length} thresholds crossed` : `all ${verdicts.length} thresholds passed`,
+  ].join('\n');
+}
+
+/** handleSummary's answer: the table on stdout and the JSON report in SUMMARY_JSON (k6 does not create folders). */
+export function ordersSummaryOutput(name, describe, data) {
+  const file = __ENV.SUMMARY_JSON || `results/${name}.k6.json`;
+  const title = `${name} · strategy ${STRATEGY} · ${describe} · ${MALFORMED_PCT}% malformed · k6`;
+  const out = { stdout: `\n${formatOrdersSummary(title, data)}\n\nJSON report: ${file}\n` };
+  out[file] = JSON.stringify({ tool: 'k6', name, baseUrl: BASE_URL, strategy: STRATEGY, malformedPct: MALFORMED_PCT, k6: { state: data.state, metrics: data.metrics } }, null, 2);
+  return out;
+}

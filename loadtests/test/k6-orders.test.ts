@@ -64,6 +64,34 @@ describe.each(['orders-steady', 'orders-burst'] as const)('loadtests/%s.js under
   });
 });
 
+describe.each(['orders-steady', 'orders-burst'] as const)('%s.js handleSummary()', (name) => {
+  it('prints the Node twin’s table from k6’s end-of-test data and writes the JSON report', async () => {
+    const s = await loadK6Script(script(name), { STRATEGY: 'naive', MALFORMED_PCT: '20' }, service);
+    const metrics: Record<string, { values: Record<string, number>; thresholds?: Record<string, { ok: boolean }> }> = {
+      'http_req_failed{kind:valid}': { values: { rate: 0.1, passes: 2, fails: 18 }, thresholds: { 'rate<0.01': { ok: false } } },
+      'http_req_duration{kind:valid}': { values: { 'p(99)': 812.4 }, thresholds: { 'p(99)<1000': { ok: true } } },
+      malformed_rejected: { values: { rate: 1 }, thresholds: { 'rate==1': { ok: true } } },
+    };
+    for (const kind of MALFORMED_KINDS) {
+      const k = kind.replace(/-/g, '_');
+      metrics[`malformed_${k}_requests`] = { values: { count: 3 } };
+      metrics[`malformed_${k}_rejected`] = { values: { count: kind === 'oversized' ? 2 : 3 } };
+    }
+    const out = s.call<Record<string, string>>('handleSummary', { metrics, state: { testRunDurationMs: 1000 } });
+    const lines = out.stdout!.split('\n');
+    expect(lines[1]).toMatch(new RegExp(`^${name} · strategy naive · .* · 20% malformed · k6$`));
+    // The same columns as the Node twin (loadtests/src/orders-summary.ts).
+    expect(lines[3]).toBe(`${'requests'.padEnd(Math.max(...MALFORMED_KINDS.map((k) => `malformed ${k} (4xx)`.length)))} │ total │ as expected │ wrong │ p99 ms │ answers / errors`);
+    expect(out.stdout).toMatch(/valid orders \(2xx\)\s+│\s+20 │\s+18 │\s+2 │\s+812 │ –/);
+    expect(out.stdout).toMatch(/malformed oversized \(4xx\)\s+│\s+3 │\s+2 │\s+1 │/);
+    expect(out.stdout).toContain('✗ http_req_failed{kind:valid} rate<0.01');
+    expect(out.stdout).toContain('1 of 3 thresholds crossed');
+    const file = `results/${name}.k6.json`;
+    expect(out.stdout).toContain(`JSON report: ${file}`);
+    expect(JSON.parse(out[file]!)).toMatchObject({ tool: 'k6', name, strategy: 'naive', malformedPct: 20 });
+  });
+});
+
 describe('the k6 schedules are the Node twins’ defaults', () => {
   it('orders-steady: constant-arrival-rate at RATE for DURATION_S', async () => {
     const s = await loadK6Script(script('orders-steady'));
