@@ -18,8 +18,9 @@ Tasks:
   test-scenario    every failure scenario end to end, with one table of what the audit found
   loadtest <name>  a load test's Node twin (loadtests/<name>.ts; the k6 scripts are loadtests/<name>.js),
                    e.g. \`npm run loadtest -- pool-exhaustion [--help]\`
-  chaos <script>   toggle a named fault on the Toxiproxy proxies for a while, always removed afterwards:
+  chaos <script>   put a named fault in place for a while, always undone afterwards: Toxiproxy toxics
                    kafka-latency | kafka-down | kafka-slow-close | kafka-bandwidth | db-drop | db-latency | db-down,
+                   process faults relay-kill | kafka-restart | postgres-restart,
                    clear, list, schedule <file.json> — e.g. \`npm run chaos -- kafka-latency --ms 3000 --for 30s\`
                    (<script> --help for its options; chaos/README.md)
   soak             ≥ 20,000 orders through the outbox while a chaos schedule plays (relay kill -9, Kafka and

@@ -9,18 +9,21 @@ const pad = (s: string, n = 22) => s.padEnd(n);
 export const HELP = `Usage: npm run chaos -- <script> [options]      (<script> --help for its options)
        node --import tsx chaos/src/cli.ts <script> [options]
 
-Toggles a named fault on the stack's Toxiproxy proxies, holds it for --for (or until Ctrl-C), then
-removes it — also on Ctrl-C/SIGTERM, and after a crash (the next chaos run or \`clear\` removes it).
+Puts a named fault in place — a toxic on the stack's Toxiproxy proxies, or a process fault (relay kill -9,
+Kafka or PostgreSQL stopped) — holds it for --for (or until Ctrl-C), then undoes it: removes the toxic,
+starts the process again. Also on Ctrl-C/SIGTERM, and after a crash (the next chaos run or \`clear\` undoes it).
 
 Scripts:
 ${TOGGLES.map((t) => `  ${pad(t.name, 18)}${t.summary}`).join('\n')}
-  ${pad('clear', 18)}removes every toxic on both proxies and re-enables them; reports what it removed
+  ${pad('clear', 18)}removes every toxic, re-enables both proxies, restarts what a dead chaos run stopped
   ${pad('list', 18)}shows the proxies (enabled or not), their toxics and the chaos processes
   ${pad('schedule <file>', 18)}plays a timed sequence of the toggles from a JSON file (schedule --help)
 
 Examples:
   npm run chaos -- kafka-latency --ms 3000 --for 30s
   npm run chaos -- db-drop                       # until Ctrl-C
+  npm run chaos -- relay-kill --for 5s           # kill -9 every \`npm run relay\`, start each again after 5 s
+  npm run chaos -- kafka-restart --kill 1 --for 10s
   npm run chaos -- list
   npm run chaos -- clear
   npm run chaos -- schedule chaos/schedules/demo.json
@@ -59,8 +62,9 @@ The lab lock: a chaos run waits while a test, a load run or another chaos script
 export const CLEAR_HELP = `Usage: npm run chaos -- clear [--toxiproxy-url URL]
 
 Removes every toxic on the postgres and kafka proxies (a chaos script's or anyone's), re-enables a disabled
-proxy, deletes the records (STACK_DIR/run/chaos-<pid>.json) of chaos processes that are no longer running,
-and prints each thing it removed. It does not wait for the lab lock: it is the way out of a stuck lab, so do
+proxy, starts again what a chaos process that died mid-fault had stopped (Kafka, PostgreSQL, killed relays,
+from its record), deletes the records (STACK_DIR/run/chaos-<pid>.json) of chaos processes that are no longer
+running, and prints each thing it did. It does not wait for the lab lock: it is the way out of a stuck lab, so do
 not run it while tests run. A chaos process still running is reported (stop it with Ctrl-C).`;
 
 export const LIST_HELP = `Usage: npm run chaos -- list [--toxiproxy-url URL]
