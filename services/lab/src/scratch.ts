@@ -39,3 +39,27 @@ export async function recreateDatabaseAndTopic(config: LabConfig, database: stri
     await kafkaAdmin.disconnect();
   }
 }
+
+/** Best effort: drops `database` and deletes `topic`; resolves to what could not be removed (undefined when all went). */
+export async function dropDatabaseAndTopic(config: LabConfig, database: string, topic: string): Promise<string | undefined> {
+  const problems: string[] = [];
+  const admin = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
+  try {
+    await admin.connect();
+    await admin.query(`drop database if exists "${database}" with (force)`);
+  } catch (err) {
+    problems.push(`database ${database}: ${(err as Error).message}`);
+  } finally {
+    await admin.end().catch(() => {});
+  }
+  const kafkaAdmin = new Kafka({ clientId: 'scratch', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
+  try {
+    await kafkaAdmin.connect();
+    if ((await kafkaAdmin.listTopics()).includes(topic)) await kafkaAdmin.deleteTopics({ topics: [topic] });
+  } catch (err) {
+    problems.push(`topic ${topic}: ${(err as Error).message}`);
+  } finally {
+    await kafkaAdmin.disconnect().catch(() => {});
+  }
+  return problems.length ? `could not drop the scratch ${problems.join('; ')}` : undefined;
+}

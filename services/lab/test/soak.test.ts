@@ -4,11 +4,10 @@
  * lost, invented or applied twice; the faults must really have been played.
  */
 import { spawn } from 'node:child_process';
-import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
-import { findRepoRoot, withDatabase } from '@dual-write/config';
+import { findRepoRoot } from '@dual-write/config';
 import { useLab } from '@dual-write/testkit';
+import { dropDatabaseAndTopic } from '../src/index.ts';
 import type { SoakResult } from '../src/soak/run-soak.ts';
 
 const lab = useLab({ database: false });
@@ -26,14 +25,7 @@ function soak(args: string[]): Promise<{ code: number | null; stdout: string; st
 
 afterAll(async () => {
   const { database, topic } = names();
-  const admin = new pg.Client({ connectionString: withDatabase(lab.config.database.url, 'postgres') });
-  await admin.connect();
-  await admin.query(`drop database if exists "${database}" with (force)`);
-  await admin.end();
-  const k = new Kafka({ clientId: 'cleanup', brokers: lab.config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await k.connect();
-  await k.deleteTopics({ topics: [topic] }).catch(() => {});
-  await k.disconnect();
+  expect(await dropDatabaseAndTopic(lab.config, database, topic)).toBeUndefined();
 });
 
 describe('npm run soak -- --short', () => {

@@ -3,13 +3,11 @@
  * independent audit — and the same fault against the outbox strategy leaves everything consistent, with
  * exactly one effect per order downstream. Each runs three times in a row; no toxic is left behind.
  */
-import { Kafka, logLevel } from 'kafkajs';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig, withDatabase } from '@dual-write/config';
+import { resolveConfig } from '@dual-write/config';
 import type { ScenarioReport } from '@dual-write/order-service';
 import { useLab } from '@dual-write/testkit';
-import { runScenarios } from '../src/index.ts';
+import { dropDatabaseAndTopic, runScenarios } from '../src/index.ts';
 
 const lab = useLab({ database: false });
 const config = resolveConfig({ FAULT_INJECTION: true });
@@ -22,14 +20,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   const { database, topic } = names();
-  const admin = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
-  await admin.connect();
-  await admin.query(`drop database if exists "${database}" with (force)`);
-  await admin.end();
-  const k = new Kafka({ clientId: 'cleanup', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
-  await k.connect();
-  await k.deleteTopics({ topics: [topic] }).catch(() => {});
-  await k.disconnect();
+  expect(await dropDatabaseAndTopic(config, database, topic)).toBeUndefined();
 });
 
 const runs = (strategy: string, scenario: string, variant?: string) => {

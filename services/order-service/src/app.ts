@@ -31,6 +31,12 @@ export interface AppOptions {
   logger?: boolean;
   /** How long a scenario waits for shipping/billing to act (default 20 s). */
   effectTimeoutMs?: number;
+  /**
+   * Built for `npm run bench`: POST /api/v1/orders also accepts strategy `db-only` (the same order insert,
+   * committed, no messaging), the benchmark's reference. It drops the event on purpose, so it is an option
+   * of this function only: no environment variable, CLI flag or default turns it on (default false).
+   */
+  benchmark?: boolean;
 }
 
 export interface App {
@@ -97,7 +103,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   installErrorHandler(fastify);
   registerHealthRoutes(fastify, context);
-  registerOrderRoutes(fastify, context);
+  registerOrderRoutes(fastify, context, { benchmark: opts.benchmark ?? false });
   registerUnrelatedRoutes(fastify, context);
   registerBadScenarioRoutes(fastify, config.orderService.faultInjection, scenarioDeps);
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());

@@ -66,6 +66,7 @@ describe('POST /api/v1/orders (naive)', () => {
     ['an unknown field', { ...validOrder, admin: true }, /must NOT have additional properties \(admin\)/],
     ['an SQL-looking customer id', { ...validOrder, customerId: "x'; drop table orders; --" }, /body\.customerId must match pattern/],
     ['an unknown strategy', { ...validOrder, strategy: 'yolo' }, /body\.strategy must be equal to one of the allowed values/],
+    ['the benchmark-only strategy db-only', { ...validOrder, strategy: 'db-only' }, /body\.strategy must be equal to one of the allowed values/],
   ])('rejects %s with 400 naming the field, and writes nothing', async (_name, payload, message) => {
     const before = await orderCount();
     const res = await app.fastify.inject({ method: 'POST', url: '/api/v1/orders', payload });
@@ -81,6 +82,26 @@ describe('POST /api/v1/orders (naive)', () => {
     const huge = await app.fastify.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ customerId: 'a', items: [], pad: 'x'.repeat(70_000) }) });
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toMatchObject({ code: 'DW_VALIDATION', hint: expect.stringMatching(/smaller body/) });
+  });
+});
+
+describe('POST /api/v1/orders on an app built for the benchmark', () => {
+  it('accepts strategy db-only: the order is committed, nothing is published or outboxed', async () => {
+    const bench = await buildApp({ config: lab.config, databaseUrl: lab.db.appUrl, directDatabaseUrl: lab.db.url, topic, benchmark: true });
+    try {
+      const pool = lab.pool();
+      const outboxRows = async () => (await pool.query<{ n: number }>('select count(*)::int as n from outbox')).rows[0]!.n;
+      const before = await outboxRows();
+      const res = await bench.fastify.inject({ method: 'POST', url: '/api/v1/orders', payload: { ...validOrder, strategy: 'db-only' } });
+      expect(res.statusCode).toBe(201);
+      expect(res.json()).toMatchObject({ published: false, outboxed: false, kafka: null, order: { strategy: 'db-only' } });
+      const { rows } = await pool.query<{ strategy: string }>('select strategy from orders where id = $1', [res.json().order.id]);
+      expect(rows).toEqual([{ strategy: 'db-only' }]);
+      expect(await outboxRows()).toBe(before);
+      await pool.end();
+    } finally {
+      await bench.close();
+    }
   });
 });
 

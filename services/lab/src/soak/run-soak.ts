@@ -32,7 +32,7 @@ export interface SoakOptions {
   cleanup: Cleanup;
   database?: string;
   topic?: string;
-  /** How long to wait for the backlog and the consumers after the load (default 5 min). */
+  /** How long to wait for the backlog and the consumers after the load (default 10 min). */
   settleTimeoutMs?: number;
   progressEveryMs?: number;
 }
@@ -213,7 +213,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   // Settle: outbox empty, then both consumer groups at the end of the topic.
   await admin.connect();
   cleanup.defer('disconnect the Kafka admin', () => admin.disconnect());
-  const deadline = loadEnded + (opts.settleTimeoutMs ?? 300_000);
+  const deadline = loadEnded + (opts.settleTimeoutMs ?? 600_000);
   let outboxEmptyAfterMs: number | null = null;
   let settledAfterMs: number | null = null;
   let lastSay = 0;

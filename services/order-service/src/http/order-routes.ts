@@ -1,8 +1,8 @@
 /** POST /api/v1/orders and GET /api/v1/orders/:id. */
 import type { FastifyInstance } from 'fastify';
-import { DwError, WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
-import { createOrderBodySchema, newOrderCreated, type CreateOrderBody } from '../orders/order-input.ts';
-import { writeOrder } from '../orders/write-order.ts';
+import { DwError, WRITE_STRATEGIES } from '@dual-write/config';
+import { orderBodySchemaFor, newOrderCreated, type CreateOrderBody } from '../orders/order-input.ts';
+import { BENCHMARK_STRATEGIES, writeOrder, type AnyWriteStrategy } from '../orders/write-order.ts';
 import type { OrderRow } from '../db/database.ts';
 import type { ServiceContext } from '../service-context.ts';
 
@@ -33,15 +33,21 @@ export function toOrderJson(row: OrderRow) {
   };
 }
 
-export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post<{ Body: CreateOrderBody; Querystring: { strategy?: WriteStrategy } }>(
+export interface OrderRouteOptions {
+  /** Also accept the benchmark-only strategies (`db-only`); only an app built with `benchmark: true` passes it. */
+  benchmark?: boolean;
+}
+
+export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext, opts: OrderRouteOptions = {}): void {
+  const strategies: readonly string[] = opts.benchmark ? [...WRITE_STRATEGIES, ...BENCHMARK_STRATEGIES] : WRITE_STRATEGIES;
+  app.post<{ Body: CreateOrderBody; Querystring: { strategy?: AnyWriteStrategy } }>(
     '/api/v1/orders',
     {
       schema: {
         summary: 'Create an order and publish OrderCreated',
         description: 'The total is computed by the server. `strategy` (body or query) picks the write strategy; default ORDER_WRITE_STRATEGY. With `outbox` the response comes back without touching Kafka (`published: false, outboxed: true`); the relay publishes.',
-        body: createOrderBodySchema,
-        querystring: { type: 'object', additionalProperties: false, properties: { strategy: { type: 'string', enum: [...WRITE_STRATEGIES] } } },
+        body: orderBodySchemaFor(strategies),
+        querystring: { type: 'object', additionalProperties: false, properties: { strategy: { type: 'string', enum: [...strategies] } } },
         response: {
           201: {
             type: 'object',
@@ -59,7 +65,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
       },
     },
     async (request, reply) => {
-      const strategy = request.body.strategy ?? request.query.strategy ?? ctx.config.orderService.writeStrategy;
+      const strategy: AnyWriteStrategy = request.body.strategy ?? request.query.strategy ?? ctx.config.orderService.writeStrategy;
       const event = newOrderCreated(request.body, strategy);
       const outcome = await writeOrder(ctx, event, strategy);
       if (outcome.publishError) {

@@ -1,12 +1,18 @@
 /** The POST /api/v1/orders body: its JSON schema (Fastify validates it) and the server-side total. */
 import { randomUUID } from 'node:crypto';
-import { WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
+import { WRITE_STRATEGIES } from '@dual-write/config';
 import { ORDER_CREATED, type OrderCreatedEvent, type OrderItem } from '@dual-write/schema';
+import type { AnyWriteStrategy } from './write-order.ts';
 
 export interface CreateOrderBody {
   customerId: string;
   items: OrderItem[];
-  strategy?: WriteStrategy;
+  strategy?: AnyWriteStrategy;
+}
+
+/** The body schema with `strategy` limited to `strategies` (the app built for the benchmark adds `db-only`). */
+export function orderBodySchemaFor(strategies: readonly string[]) {
+  return { ...createOrderBodySchema, properties: { ...createOrderBodySchema.properties, strategy: { type: 'string', enum: [...strategies] } } } as const;
 }
 
 export const createOrderBodySchema = {
@@ -38,7 +44,7 @@ export function totalCents(items: OrderItem[]): number {
   return items.reduce((sum, i) => sum + i.qty * i.priceCents, 0);
 }
 
-export function newOrderCreated(body: CreateOrderBody, strategy: WriteStrategy): OrderCreatedEvent {
+export function newOrderCreated(body: CreateOrderBody, strategy: AnyWriteStrategy): OrderCreatedEvent {
   return {
     eventId: randomUUID(),
     type: ORDER_CREATED,
