@@ -66,6 +66,8 @@ export interface SectionContext {
   progress: Progress;
   /** Where this run writes its files (JSON, charts, profiles): results/bench-<time>/. */
   outDir: string;
+  /** The caller already holds the lab lock (a section that needs it for a toxic must not wait for it). */
+  holdsLabLock?: boolean;
 }
 
 /** One row of the report's ratio table: `value` = measured ÷ reference, both from this run. */

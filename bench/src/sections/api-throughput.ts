@@ -353,7 +353,8 @@ export function summarizeApiThroughput(data: ApiThroughputData, extraNotes: stri
 
   const ratios: Ratio[] = [];
   const ratio = (name: string, measured: string, reference: string, a: number | undefined, b: number | undefined) => {
-    if (a !== undefined && b !== undefined && b > 0) ratios.push({ name, measured, reference, value: Math.round((a / b) * 1000) / 1000 });
+    const n = (v: number) => v.toLocaleString('en-US', { maximumFractionDigits: 0 });
+    if (a !== undefined && b !== undefined && b > 0) ratios.push({ name, measured: `${measured} ${n(a)}`, reference: `${reference} ${n(b)}`, value: Math.round((a / b) * 1000) / 1000 });
   };
   ratio('API throughput: outbox ÷ DB-only (req/s)', 'outbox req/s', 'DB-only req/s', outbox?.reqPerSec, dbOnly?.reqPerSec);
   ratio('API throughput: outbox ÷ naive (req/s)', 'outbox req/s', 'naive req/s', outbox?.reqPerSec, naive?.reqPerSec);

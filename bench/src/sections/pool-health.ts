@@ -108,8 +108,10 @@ export async function runPoolHealth(ctx: SectionContext, opts: PoolHealthOptions
   try {
     await cleanup.around(
       async () => {
-        const release = await acquireLabLock(config, () => say('pool-health: waiting for the lab lock (a test or load run is using the proxies)…'));
-        cleanup.defer('release the lab lock', release);
+        if (!ctx.holdsLabLock) {
+          const release = await acquireLabLock(config, () => say('pool-health: waiting for the lab lock (a test or load run is using the proxies)…'));
+          cleanup.defer('release the lab lock', release);
+        }
         say(`pool-health: preparing database ${database} and topic ${topic}…`);
         await recreateScratch(config, database, topic);
         if (!opts.keepScratch) {

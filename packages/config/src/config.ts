@@ -108,6 +108,10 @@ export const SETTINGS = {
   },
   RELAY_DB_POOL_MAX: { default: '2', meaning: 'Size of the relay’s own database pool (it also keeps one dedicated session for its locks and LISTEN).' },
   RELAY_LOG_LEVEL: { default: 'info', meaning: 'Log level of the relay’s JSON logs: trace, debug, info, warn, error, fatal or silent.' },
+  RELAY_LISTEN: {
+    default: 'true',
+    meaning: 'true: the relay wakes on the outbox NOTIFY sent at commit (LISTEN); false: it only polls every RELAY_POLL_INTERVAL_MS.',
+  },
 } as const satisfies Record<string, SettingSpec>;
 
 export type SettingName = keyof typeof SETTINGS;
@@ -166,6 +170,8 @@ export interface LabConfig {
     slots: number;
     poolMax: number;
     logLevel: RelayLogLevel;
+    /** Wake on the outbox NOTIFY (LISTEN); false = polling only. */
+    listen: boolean;
   };
 }
 
@@ -357,6 +363,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       slots: parsePositiveInt('RELAY_SLOTS', get('RELAY_SLOTS')),
       poolMax: parsePositiveInt('RELAY_DB_POOL_MAX', get('RELAY_DB_POOL_MAX')),
       logLevel: parseLogLevel(get('RELAY_LOG_LEVEL')),
+      listen: parseBool('RELAY_LISTEN', get('RELAY_LISTEN')),
     },
   };
 }

@@ -17,6 +17,7 @@ Settings (environment variables; README "Configuration" lists all of them):
   RELAY_PORT              /metrics and /health (default 9464; 0 = any free port)
   RELAY_BATCH_SIZE        rows per batch (default 500)
   RELAY_POLL_INTERVAL_MS  poll when no NOTIFY arrived (default 1000)
+  RELAY_LISTEN            wake on the outbox NOTIFY (default true; false = poll only)
   RELAY_MAX_ATTEMPTS      refusals by Kafka before a message becomes a dead letter (default 5)
   RELAY_SLOTS             key-hash slots shared among instances; the same on every instance (default 32)
   RELAY_DB_POOL_MAX       the relay's own pool (default 2) — plus one session for locks and LISTEN

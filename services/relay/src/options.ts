@@ -33,6 +33,8 @@ export interface RelayOptions {
   batchSize?: number;
   /** Poll when no NOTIFY arrived (ms). Default RELAY_POLL_INTERVAL_MS (1000). */
   pollIntervalMs?: number;
+  /** Wake up on the outbox NOTIFY sent at commit (LISTEN); false = poll every pollIntervalMs only. Default RELAY_LISTEN (true). */
+  listen?: boolean;
   /** Times Kafka may refuse a message before it becomes a dead letter. Default RELAY_MAX_ATTEMPTS (5). */
   maxAttempts?: number;
   /** Key-hash slots shared among instances; identical on every instance. Default RELAY_SLOTS (32). */
@@ -76,6 +78,7 @@ export interface ResolvedRelayOptions {
   host: string;
   batchSize: number;
   pollIntervalMs: number;
+  listen: boolean;
   maxAttempts: number;
   slots: number;
   poolMax: number;
@@ -101,6 +104,7 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   port: 'RELAY_PORT',
   batchSize: 'RELAY_BATCH_SIZE',
   pollIntervalMs: 'RELAY_POLL_INTERVAL_MS',
+  listen: 'RELAY_LISTEN',
   maxAttempts: 'RELAY_MAX_ATTEMPTS',
   slots: 'RELAY_SLOTS',
   poolMax: 'RELAY_DB_POOL_MAX',
@@ -108,7 +112,7 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
 };
 
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
-  'database', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'maxAttempts', 'slots', 'poolMax',
+  'database', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
   'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
   'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'config',
 ];
@@ -204,6 +208,8 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
   if (typeof host !== 'string' || host.trim() === '') throw invalid('host', host, 'an address to bind to, e.g. 127.0.0.1 or 0.0.0.0');
   const clientId = input.clientId ?? 'outbox-relay';
   if (typeof clientId !== 'string' || clientId.trim() === '') throw invalid('clientId', clientId, 'a non-empty string');
+  const listen = input.listen ?? config.relay.listen;
+  if (typeof listen !== 'boolean') throw invalid('listen', listen, 'true or false');
   if (input.kafka !== undefined && (typeof input.kafka !== 'object' || input.kafka === null)) throw invalid('kafka', input.kafka, 'an object of kafkajs client settings');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
   return {
@@ -215,6 +221,7 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
     host,
     batchSize: wholeNumber('batchSize', input.batchSize ?? config.relay.batchSize, 1, 10_000),
     pollIntervalMs: wholeNumber('pollIntervalMs', input.pollIntervalMs ?? config.relay.pollIntervalMs, 10),
+    listen,
     maxAttempts: wholeNumber('maxAttempts', input.maxAttempts ?? config.relay.maxAttempts, 1),
     slots: wholeNumber('slots', input.slots ?? config.relay.slots, 1, 4096),
     poolMax: wholeNumber('poolMax', input.poolMax ?? config.relay.poolMax, 1),

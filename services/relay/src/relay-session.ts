@@ -4,7 +4,8 @@
  *  - one exclusive session-level advisory lock per owned slot: the slot's rows are published by this instance
  *    only. When the process dies (kill -9 included) its session ends and PostgreSQL releases the locks, so the
  *    others take the slots over;
- *  - LISTEN on the outbox channel (wake up on commit) and on a rebalance channel (instances joining/leaving).
+ *  - LISTEN on the outbox channel (wake up on commit; not with listen: false, which polls only) and on a
+ *    rebalance channel (instances joining/leaving).
  * Only try-locks are used, never waiting locks, so instances cannot deadlock each other.
  */
 import type pg from 'pg';
@@ -45,7 +46,7 @@ export class RelaySession {
   private closing = false;
 
   constructor(
-    private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger },
+    private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean },
     private readonly events: SessionEvents,
   ) {}
 
@@ -73,7 +74,7 @@ export class RelaySession {
     });
     await client.connect();
     try {
-      await client.query(`listen ${OUTBOX_CHANNEL}`);
+      if (this.opts.listen !== false) await client.query(`listen ${OUTBOX_CHANNEL}`);
       await client.query(`listen ${REBALANCE_CHANNEL}`);
       await client.query('select pg_advisory_lock_shared($1, $2)', [MEMBER_LOCK_CLASS, this.opts.slots]);
       const { rows } = await client.query<{ slots: string }>(

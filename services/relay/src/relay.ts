@@ -3,7 +3,8 @@
  *
  *   session ok? → re-share slots (every rebalanceIntervalMs, or when an instance joins/leaves)
  *   → read committed rows of my slots in (transaction_id, position) order (one autocommit statement)
- *   → publish them (batch-publisher.ts) → delete them → again; nothing to do → sleep until NOTIFY or poll.
+ *   → publish them (batch-publisher.ts) → delete them → again; nothing to do → sleep until NOTIFY or poll
+ *   (with listen: false / RELAY_LISTEN=false it does not LISTEN: it polls every pollIntervalMs only).
  *
  * It never holds a database transaction open: each statement autocommits on the relay's own small pool,
  * and the session that holds the slot locks and LISTENs only ever runs single statements.
@@ -171,7 +172,7 @@ class OutboxRelay implements Relay {
     this.metrics = this.m.registry;
     this.kafka = new KafkaPublisher(options, log);
     this.session = new RelaySession(
-      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log },
+      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log, listen: options.listen },
       {
         onOutboxNotify: () => this.wakeup.wake(),
         onRebalanceHint: () => {

@@ -84,6 +84,21 @@ describe('the relay publishes committed outbox rows', () => {
     const report = await auditItems(lab, topic);
     expect(report.counts).toMatchObject({ messages: 2, blackHoles: 0, ghosts: 0, duplicates: 0, orderViolations: 0 });
   });
+
+  it('with listen: false (RELAY_LISTEN=false) it ignores NOTIFY and only polls', async () => {
+    const topic = await lab.topic('no-listen', 1);
+    // Neither a poll nor a slot re-share (which also looks for rows) within the test: only a NOTIFY could wake it.
+    const relay = await relayOn(lab, topic, { listen: false, pollIntervalMs: 60_000, rebalanceIntervalMs: 60_000 });
+    const pool = lab.pool();
+    const c = await pool.connect();
+    await writeItems(c, [{ key: 'k', n: 0 }]);
+    c.release();
+    await new Promise((r) => setTimeout(r, 1500)); // with LISTEN, the NOTIFY at commit would have woken it long ago
+    expect(relay.stats().published).toBe(0);
+    await relay.waitUntilDrained(); // a wake-up from the relay's own API still works: it looks, publishes
+    expect(relay.stats().published).toBe(1);
+    await relay.stop();
+  });
 });
 
 describe('relay options', () => {
@@ -110,6 +125,11 @@ describe('relay options', () => {
     expect(resolveRelayOptions({}, { RELAY_BATCH_SIZE: '50' }).batchSize).toBe(50);
     expect(resolveRelayOptions({ batchSize: 7 }, { RELAY_BATCH_SIZE: '50' }).batchSize).toBe(7);
     expect(resolveRelayOptions({}, {}).port).toBe(9464);
+    expect(resolveRelayOptions({}, {}).listen).toBe(true);
+    expect(resolveRelayOptions({}, { RELAY_LISTEN: 'false' }).listen).toBe(false);
+    expect(resolveRelayOptions({ listen: true }, { RELAY_LISTEN: 'false' }).listen).toBe(true);
+    expect(err(() => resolveRelayOptions({}, { RELAY_LISTEN: 'sometimes' })).message).toMatch(/RELAY_LISTEN="sometimes"/);
+    expect(err(() => resolveRelayOptions({ listen: 'no' } as never)).message).toMatch(/listen = "no" is not valid/);
     expect(resolveRelayOptions({}, {}).brokers).toEqual(lab.config.kafka.appBrokers);
   });
 
