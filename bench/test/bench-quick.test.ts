@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const SECTIONS = ['drain', 'latency', 'scale-out', 'profile'];
+const SECTIONS = ['drain', 'latency', 'api-throughput', 'pool-health', 'scale-out', 'profile'];
 const out = mkdtempSync(path.join(os.tmpdir(), 'bench-quick-'));
 afterAll(() => rmSync(out, { recursive: true, force: true }));
 
@@ -24,7 +24,7 @@ function runBench(args: string[]): Promise<{ code: number | null; stderr: string
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
 }
 
