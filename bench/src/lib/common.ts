@@ -93,7 +93,7 @@ export async function closeAllScratches(): Promise<void> {
 }
 
 export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url });
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   c.on('error', () => {});
   await c.connect();
   try {

@@ -16,9 +16,9 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
-import { isAlive, isListening, postgresBinaries, run, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
+import { canConnect, isAlive, isListening, postgresBinaries, serverUser, run, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
 import { DwError, isDwError, resolveConfig, type LabConfig } from '@dual-write/config';
-import { payloadOf, percentile } from '../lib/common.ts';
+import { payloadOf, percentile, withClient } from '../lib/common.ts';
 import type { DrainResult, DrainWorkload, LatencyResult, LatencyWorkload, Outcome, Progress } from '../types.ts';
 
 export { payloadOf, percentile };
@@ -66,32 +66,7 @@ export function describeError(err: unknown): string {
 
 // ───────────────────────────── own PostgreSQL ─────────────────────────────
 
-/** PostgreSQL refuses to run as root: then it runs as the `postgres` system user (created if missing), as the stack does. */
-function serverUser(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  let r = run('id', ['-u', 'postgres']);
-  if (r.status !== 0) {
-    run('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
-    r = run('id', ['-u', 'postgres']);
-    if (r.status !== 0) throw new DwError('DW_PROCESS_FAILED', 'PostgreSQL cannot run as root and the `postgres` user could not be created.', 'Create a `postgres` system user (`useradd --system postgres`) or run as a normal user.');
-  }
-  const gid = run('id', ['-g', 'postgres']);
-  return { uid: Number(r.stdout.trim()), gid: Number(gid.stdout.trim()) };
-}
 
-async function canConnect(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-    await client.query('select 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 /**
  * A PostgreSQL server of a peer's own: the stack's embedded binaries and the stack's server settings (so the
@@ -235,16 +210,7 @@ export class OwnPostgres {
 }
 
 /** Runs `sql` on the own database; a fresh connection each time (set-up and tear-down only). */
-export async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  c.on('error', () => {});
-  await c.connect();
-  try {
-    return await fn(c);
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
+export { withClient };
 
 /** Drops a replication slot once nothing uses it any more (waits up to `timeoutMs` for its walsender to go). */
 export async function dropSlot(url: string, slot: string, timeoutMs = 30_000): Promise<void> {

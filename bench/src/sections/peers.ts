@@ -93,7 +93,9 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
     if (r.drain && !r.drain.ran) notes.push(`**${r.peer}** drain did not run: ${r.drain.reason}`);
     if (r.latency && !r.latency.ran) notes.push(`**${r.peer}** latency did not run: ${r.latency.reason}`);
     for (const o of [r.drain, r.latency]) if (o?.ran && o.notes) notes.push(...o.notes.map((n) => `${r.peer}: ${n}`));
-    lost += (r.relayDrain?.lost ?? 0) + (r.relayLatency?.lost ?? 0) + (l?.lost ?? 0);
+    // `lost` is ours (the relay measured next to the peer); a peer's loss is a finding about the peer, reported as such.
+    lost += (r.relayDrain?.lost ?? 0) + (r.relayLatency?.lost ?? 0);
+    if (l && l.lost > 0) notes.push(`**${r.peer} lost ${l.lost} committed message(s)** in the latency run (never on the topic; see its notes above) — a finding about the peer, not counted as the benchmark's own loss.`);
     rows.push([
       `our relay (before ${r.peer})`, '', fmtRate(r.relayDrain!.msgsPerSec), fmtMs(r.relayLatency!.p50Ms), fmtMs(r.relayLatency!.p99Ms), r.relayDrain!.lost + r.relayLatency!.lost, '1.00', '1.00',
     ]);

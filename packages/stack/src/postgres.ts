@@ -39,7 +39,7 @@ export function postgresBinaries(): PgBinaries {
 }
 
 /** PostgreSQL refuses to run as root: when we are root, run it as the `postgres` system user (created if missing). */
-function serverUser(): { uid: number; gid: number } | undefined {
+export function serverUser(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   let r = run('id', ['-u', 'postgres']);
   if (r.status !== 0) {
@@ -55,7 +55,8 @@ function chownTree(dir: string, owner: { uid: number; gid: number }): void {
   run('chown', ['-R', `${owner.uid}:${owner.gid}`, dir]);
 }
 
-async function canConnect(url: string): Promise<boolean> {
+/** True when a session opens and answers `select 1` within 2 s. */
+export async function canConnect(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   client.on('error', () => {});
   try {
