@@ -21,7 +21,12 @@ export async function listState(config: LabConfig, faults: ToxicHelper): Promise
   const records = readRecords(config);
   lines.push(records.length ? 'chaos processes:' : 'chaos processes: none');
   for (const { record: r, alive } of records) {
-    const what = [...r.toxics.map((t) => `${t.name} on ${t.proxy}`), ...r.disabled.map((p) => `${p} disabled`)].join(', ') || 'nothing in place';
+    const what = [
+      ...r.toxics.map((t) => `${t.name} on ${t.proxy}`),
+      ...r.disabled.map((p) => `${p} disabled`),
+      ...(r.stopped ?? []).map((s) => `${s} stopped`),
+      ...(r.relays ?? []).map(() => 'a relay killed'),
+    ].join(', ') || 'nothing in place';
     lines.push(`  pid ${r.pid} ${r.script} since ${r.startedAt} — ${alive ? 'running' : 'DEAD (npm run chaos -- clear removes its leftovers)'}: ${what}`);
   }
   return lines.join('\n');
