@@ -93,43 +93,24 @@ export class LatencyRig {
     let failed = 0;
     try {
       await Promise.all(Array.from({ length: writers }, () => pool.connect())).then((cs) => cs.forEach((c) => c.release()));
-      const t0 = performance.now();
-      const total = Math.round(w.ratePerSec * w.seconds);
-      let started = 0;
-      let inFlight = 0;
-      const write = async (n: number) => {
-        const c = await pool.connect();
-        try {
-          const begin = performance.now();
-          await c.query('begin');
+      const { t0 } = await commitAtSteadyRate({
+        pool,
+        ratePerSec: w.ratePerSec,
+        total: Math.round(w.ratePerSec * w.seconds),
+        writers,
+        insert: async (c, n) => {
           const [id] = await enqueue(pgExecutor(c), { aggregateType: 'order', aggregateId: `key-${n % w.keys}`, type: 'OrderCreated', payload: payloadOf(n, w.payloadBytes) });
-          await c.query('commit');
-          const at = performance.now();
-          committedAt.set(id!, at);
-          txMs.push(at - begin);
-        } catch (err) {
-          failed++;
-          await c.query('rollback').catch(() => {});
-          if (failed === 1) progress(`a writer transaction failed: ${(err as Error).message}`);
-        } finally {
-          c.release();
-          inFlight--;
-        }
-      };
-      let lastReport = t0;
-      while (started < total) {
-        const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * w.ratePerSec) + 1);
-        while (started < due && inFlight < writers) {
-          inFlight++;
-          void write(started++);
-        }
-        if (performance.now() - lastReport >= 3000) {
-          lastReport = performance.now();
-          progress(`  ${((lastReport - t0) / 1000).toFixed(0)} s: ${committedAt.size} committed`);
-        }
-        await sleep(1);
-      }
-      while (inFlight > 0) await sleep(5);
+          return id!;
+        },
+        committedAt,
+        txMs,
+        onFailure: (err, nth) => {
+          failed = nth;
+          if (nth === 1) progress(`a writer transaction failed: ${(err as Error).message}`);
+        },
+        report: (elapsedS) => progress(`  ${elapsedS.toFixed(0)} s: ${committedAt.size} committed`),
+        reportEveryMs: 3000,
+      });
       const deadline = performance.now() + 30_000;
       while ([...committedAt.keys()].some((id) => !this.arrivedAt.has(id)) && performance.now() < deadline) await sleep(50);
       await sleep(300); // a late duplicate would show up now
@@ -166,4 +147,66 @@ export class LatencyRig {
     await this.consumer.disconnect().catch(() => {});
     await this.scratch.close();
   }
+}
+
+export interface SteadyRateOptions {
+  pool: pg.Pool;
+  ratePerSec: number;
+  /** Transactions in all. */
+  total: number;
+  /** At most this many in flight (one pool connection each). */
+  writers: number;
+  /** Writes one row inside the open transaction; resolves to its id. */
+  insert(client: pg.PoolClient, n: number): Promise<string>;
+  /** Filled as transactions commit: id → performance.now() right after COMMIT returned. */
+  committedAt: Map<string, number>;
+  /** Filled with each transaction's BEGIN…COMMIT time. */
+  txMs: number[];
+  onFailure(err: unknown, nth: number): void;
+  report(elapsedSeconds: number): void;
+  reportEveryMs: number;
+}
+
+/**
+ * Open-loop writer: transaction n is due at t0 + n/rate, at most `writers` at once (BEGIN, insert, COMMIT); the
+ * relay's latency benchmark and the peers' use the same one, so their figures compare. Resolves once all are done.
+ */
+export async function commitAtSteadyRate(o: SteadyRateOptions): Promise<{ t0: number }> {
+  const t0 = performance.now();
+  let started = 0;
+  let inFlight = 0;
+  let failed = 0;
+  const write = async (n: number) => {
+    const c = await o.pool.connect();
+    try {
+      const begin = performance.now();
+      await c.query('begin');
+      const id = await o.insert(c, n);
+      await c.query('commit');
+      const at = performance.now();
+      o.committedAt.set(id, at);
+      o.txMs.push(at - begin);
+    } catch (err) {
+      await c.query('rollback').catch(() => {});
+      o.onFailure(err, ++failed);
+    } finally {
+      c.release();
+      inFlight--;
+    }
+  };
+  let lastReport = t0;
+  while (started < o.total) {
+    const due = Math.min(o.total, Math.floor(((performance.now() - t0) / 1000) * o.ratePerSec) + 1);
+    while (started < due && inFlight < o.writers) {
+      inFlight++;
+      void write(started++);
+    }
+    if (performance.now() - lastReport >= o.reportEveryMs) {
+      lastReport = performance.now();
+      o.report((lastReport - t0) / 1000);
+    }
+    await sleep(1);
+  }
+  while (inFlight > 0) await sleep(5);
+  return { t0 };
 }

@@ -19,6 +19,7 @@ import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { canConnect, isAlive, isListening, postgresBinaries, serverUser, run, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
 import { DwError, isDwError, resolveConfig, type LabConfig } from '@dual-write/config';
 import { payloadOf, percentile, withClient } from '../lib/common.ts';
+import { commitAtSteadyRate } from '../lib/latency.ts';
 import type { DrainResult, DrainWorkload, LatencyResult, LatencyWorkload, Outcome, Progress } from '../types.ts';
 
 export { payloadOf, percentile };
@@ -533,45 +534,26 @@ export async function runLatency(slug: string, pipeline: Pipeline, w: LatencyWor
     progress(`${slug}: publisher live (probe row arrived); ${w.ratePerSec}/s for ${w.seconds} s (${w.warmupSeconds} s warm-up), ${LATENCY_WRITERS} writers, ${w.keys} keys, ~${w.payloadBytes} B payload, ${w.partitions} partitions`);
     await Promise.all(Array.from({ length: LATENCY_WRITERS }, () => pool.connect())).then((cs) => cs.forEach((cl) => cl.release()));
 
-    const t0 = performance.now();
-    const total = w.ratePerSec * w.seconds;
-    let started = 0;
-    let inFlight = 0;
     let failed = 0;
-    const write = async (n: number) => {
-      const cl = await pool.connect();
-      try {
+    const { t0 } = await commitAtSteadyRate({
+      pool,
+      ratePerSec: w.ratePerSec,
+      total: w.ratePerSec * w.seconds,
+      writers: LATENCY_WRITERS,
+      insert: async (cl, n) => {
         const row = makeRow(n, w.keys, w.payloadBytes);
-        const begin = performance.now();
-        await cl.query('begin');
         await pipeline.insert(cl, [row]);
-        await cl.query('commit');
-        const at = performance.now();
-        committedAt.set(row.id, at);
-        txMs.push(at - begin);
-      } catch (err) {
-        failed++;
-        await cl.query('rollback').catch(() => {});
-        if (failed === 1) progress(`${slug}: a writer transaction failed: ${describeError(err)}`);
-      } finally {
-        cl.release();
-        inFlight--;
-      }
-    };
-    let lastReport = t0;
-    while (started < total) {
-      const due = Math.min(total, Math.floor(((performance.now() - t0) / 1000) * w.ratePerSec) + 1);
-      while (started < due && inFlight < LATENCY_WRITERS) {
-        inFlight++;
-        void write(started++);
-      }
-      if (performance.now() - lastReport >= 2000) {
-        lastReport = performance.now();
-        progress(`${slug}: ${((lastReport - t0) / 1000).toFixed(0)} s: ${committedAt.size} committed, ${[...committedAt.keys()].filter((id) => arrivedAt.has(id)).length} consumed`);
-      }
-      await sleep(1);
-    }
-    while (inFlight > 0) await sleep(5);
+        return row.id;
+      },
+      committedAt,
+      txMs,
+      onFailure: (err, nth) => {
+        failed = nth;
+        if (nth === 1) progress(`${slug}: a writer transaction failed: ${describeError(err)}`);
+      },
+      report: (elapsedS) => progress(`${slug}: ${elapsedS.toFixed(0)} s: ${committedAt.size} committed, ${[...committedAt.keys()].filter((id) => arrivedAt.has(id)).length} consumed`),
+      reportEveryMs: 2000,
+    });
     const writerSeconds = (performance.now() - t0) / 1000;
     progress(`${slug}: writer done: ${committedAt.size} committed in ${writerSeconds.toFixed(1)} s; waiting for the consumer (30 s grace)…`);
     const deadline = performance.now() + 30_000;
