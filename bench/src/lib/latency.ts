@@ -119,18 +119,10 @@ export class LatencyRig {
       const measured = [...committedAt].filter(([, at]) => at >= from);
       const lost = [...committedAt.keys()].filter((id) => !this.arrivedAt.has(id)).length;
       const duplicates = [...committedAt.keys()].reduce((n, id) => n + Math.max(0, (this.seen.get(id) ?? 0) - 1), 0);
-      const latencies = measured.filter(([id]) => this.arrivedAt.has(id)).map(([id, at]) => this.arrivedAt.get(id)! - at).sort((a, b) => a - b);
-      const lastCommit = Math.max(...measured.map(([, at]) => at));
       const tx = txMs.sort((a, b) => a - b);
       return {
         ratePerSec: w.ratePerSec,
-        achievedPerSec: measured.length / Math.max(0.001, (lastCommit - from) / 1000),
-        sent: measured.length,
-        received: latencies.length,
-        p50Ms: percentile(latencies, 50),
-        p95Ms: percentile(latencies, 95),
-        p99Ms: percentile(latencies, 99),
-        maxMs: latencies.at(-1) ?? NaN,
+        ...summarizeLatencies(measured, this.arrivedAt, from),
         lost,
         duplicates,
         failedTransactions: failed,
@@ -209,4 +201,24 @@ export async function commitAtSteadyRate(o: SteadyRateOptions): Promise<{ t0: nu
   }
   while (inFlight > 0) await sleep(5);
   return { t0 };
+}
+
+/**
+ * COMMIT → arrival of the measured transactions (id → commit time, from `fromMs` on): how many, percentiles, and
+ * the write rate achieved over the measured window. The relay's latency section and the peers' use it alike.
+ */
+export function summarizeLatencies(measured: [string, number][], arrivedAt: Map<string, number>, fromMs: number) {
+  const latencies = measured.filter(([id]) => arrivedAt.has(id)).map(([id, at]) => arrivedAt.get(id)! - at).sort((a, b) => a - b);
+  const lastCommit = Math.max(...measured.map(([, at]) => at));
+  return {
+    achievedPerSec: measured.length / Math.max(0.001, (lastCommit - fromMs) / 1000),
+    sent: measured.length,
+    received: latencies.length,
+    p50Ms: percentile(latencies, 50),
+    p95Ms: percentile(latencies, 95),
+    p99Ms: percentile(latencies, 99),
+    maxMs: latencies.at(-1) ?? NaN,
+    /** Messages seen before COMMIT returned to the writer (kept in the figures). */
+    negative: latencies.filter((l) => l < 0).length,
+  };
 }

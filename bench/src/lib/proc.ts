@@ -3,8 +3,9 @@
  * Kafka found by the port they listen on (/proc/net/tcp → socket inode → /proc/<pid>/fd), so no pid file of
  * the stack is needed. Linux only; elsewhere the figures are left out with a note.
  */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { pidListeningOn } from '@dual-write/stack';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 /** Clock ticks per second (getconf CLK_TCK; 100 on Linux). */
@@ -45,37 +46,8 @@ function allPids(): number[] {
   return readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number);
 }
 
-/** The pid listening on 127.0.0.1/0.0.0.0:<port> (TCP, IPv4 or IPv6), or undefined. */
-export function pidListeningOn(port: number): number | undefined {
-  const inodes = new Set<string>();
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    if (!existsSync(file)) continue;
-    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      if (cols.length < 10 || cols[3] !== '0A') continue; // 0A = LISTEN
-      const localPort = parseInt(cols[1]!.split(':')[1]!, 16);
-      if (localPort === port) inodes.add(cols[9]!);
-    }
-  }
-  if (inodes.size === 0) return undefined;
-  for (const pid of allPids()) {
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${pid}/fd`);
-    } catch {
-      continue;
-    }
-    for (const fd of fds) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m && inodes.has(m[1]!)) return pid;
-      } catch {
-        /* gone */
-      }
-    }
-  }
-  return undefined;
-}
+/** The pid listening on a TCP port (the stack's helper: PostgreSQL and Kafka are found by their port). */
+export { pidListeningOn };
 
 /** A process and its descendants (e.g. the postmaster and its backends). */
 export interface TreeSample {
@@ -111,3 +83,16 @@ export function treeCpuBetween(a: TreeSample, b: TreeSample): number {
 }
 
 export const isLinuxProc = (): boolean => existsSync('/proc/self/stat');
+
+/** Runs a command to its end, collecting its output (rejects only when it cannot start). */
+export function runCaptured(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { env: env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

@@ -19,7 +19,7 @@ import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
 import { canConnect, isAlive, isListening, postgresBinaries, serverUser, run, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
 import { DwError, isDwError, resolveConfig, type LabConfig } from '@dual-write/config';
 import { payloadOf, percentile, withClient } from '../lib/common.ts';
-import { commitAtSteadyRate } from '../lib/latency.ts';
+import { commitAtSteadyRate, summarizeLatencies } from '../lib/latency.ts';
 import type { DrainResult, DrainWorkload, LatencyResult, LatencyWorkload, Outcome, Progress } from '../types.ts';
 
 export { payloadOf, percentile };
@@ -575,26 +575,15 @@ export async function runLatency(slug: string, pipeline: Pipeline, w: LatencyWor
       }
       lateNotes.push(`of the ${unseen.length} rows not seen within the 30 s grace period, ${unseen.length - check.missing} were on the topic a few seconds later (late), ${check.missing} not at all`);
     }
-    const latencies = measured.filter(([id]) => arrivedAt.has(id)).map(([id, at]) => arrivedAt.get(id)! - at).sort((a, b) => a - b);
-    const lastCommit = Math.max(...measured.map(([, at]) => at));
-    const achieved = measured.length / ((lastCommit - from) / 1000);
+    const { achievedPerSec: achieved, negative, ...figures } = summarizeLatencies(measured, arrivedAt, from);
     const tx = txMs.sort((a, b) => a - b);
-    const result: LatencyResult = {
-      sent: measured.length,
-      received: latencies.length,
-      p50Ms: percentile(latencies, 50),
-      p95Ms: percentile(latencies, 95),
-      p99Ms: percentile(latencies, 99),
-      maxMs: latencies.at(-1) ?? NaN,
-      lost,
-      duplicates,
-    };
+    const result: LatencyResult = { ...figures, lost, duplicates };
     const notes = [
       ...lateNotes,
       ...((await pipeline.notes?.().catch(() => [])) ?? []),
       `achieved ${Math.round(achieved)} tx/s of ${w.ratePerSec} (${LATENCY_WRITERS} writers, open loop); ${committedAt.size} committed in all, ${failed} writer transactions failed`,
       `transaction (BEGIN…COMMIT) p50 ${percentile(tx, 50).toFixed(1)} ms / p99 ${percentile(tx, 99).toFixed(1)} ms`,
-      `${latencies.filter((l) => l < 0).length} negative latencies (message seen before COMMIT returned) kept in the figures`,
+      `${negative} negative latencies (message seen before COMMIT returned) kept in the figures`,
       `lost and duplicates count every committed row (warm-up included), like the relay's benchmark; ${probes.size} probe row(s) before the clock are not counted`,
     ];
     progress(`${slug}: p50 ${result.p50Ms.toFixed(1)} ms, p95 ${result.p95Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms; lost ${lost}, duplicates ${duplicates}`);

@@ -13,7 +13,6 @@
  * DB-only is the service's own code path with the benchmark-only strategy `db-only`, which only an app built
  * with `buildApp({ benchmark: true })` accepts (see services/order-service/src/orders/write-order.ts).
  */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -24,6 +23,7 @@ import { SAMPLE_ITEMS } from '@dual-write/loadgen';
 import { dropDatabaseAndTopic as dropScratch, recreateDatabaseAndTopic as recreateScratch } from '@dual-write/lab';
 import { buildApp, type App } from '@dual-write/order-service';
 import { startRelay, type Relay } from '@dual-write/relay';
+import { runCaptured } from '../lib/proc.ts';
 import type { BenchSection, ChartSpec, Ratio, SectionContext, SectionResult } from '../types.ts';
 import { PGBENCH_INSTALL, pgbenchVersion, runPgbench, type PgbenchResult } from './pgbench.ts';
 
@@ -134,15 +134,7 @@ interface AutocannonJson {
 export async function autocannon(url: string, body: unknown, connections: number, seconds: number): Promise<AutocannonJson> {
   const bin = require.resolve('autocannon/autocannon.js');
   const args = [bin, '-c', String(connections), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-b', JSON.stringify(body), '-t', '30', '-j', '-n', url];
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await runCaptured(process.execPath, args);
   const line = stdout.trim().split('\n').pop() ?? '';
   if (code !== 0 || !line.startsWith('{')) throw new Error(`autocannon exited with ${code}: ${(stderr || stdout).slice(-2000)}`);
   return JSON.parse(line) as AutocannonJson;

@@ -4,13 +4,14 @@
  * concurrency, through the same extended query protocol node-postgres uses. pgbench is not in the embedded
  * PostgreSQL binaries; when it is missing the caller reports how to install it and carries on.
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { ORDER_CREATED } from '@dual-write/schema';
 import { percentile } from '@dual-write/loadgen';
+import { runCaptured } from '../lib/proc.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -140,15 +141,7 @@ export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchResult
     PGDATABASE: decodeURIComponent(u.pathname.slice(1)),
   };
   opts.progress?.(`pgbench ${args.join(' ')} (database ${env.PGDATABASE} on ${u.host})`);
-  const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn('pgbench', args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', reject);
-    child.on('close', (c) => resolve({ code: c, stdout: out, stderr: err }));
-  });
+  const { code, stdout, stderr } = await runCaptured('pgbench', args, env);
   if (code !== 0) throw new Error(`pgbench exited with ${code}: ${(stderr || stdout).slice(-2000)}`);
   const summary = parsePgbenchSummary(stdout);
   const latencies: number[] = [];

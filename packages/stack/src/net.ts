@@ -15,8 +15,8 @@ export function isListening(host: string, port: number, timeoutMs = 1000): Promi
   });
 }
 
-/** Best effort: which local process listens on `port` (reads /proc/net/tcp and the fd tables). */
-export function whoListensOn(port: number): string | undefined {
+/** The pid of the local process listening on TCP `port` (IPv4 or IPv6), from /proc/net/tcp and the fd tables; undefined when none or not Linux. */
+export function pidListeningOn(port: number): number | undefined {
   try {
     const hex = port.toString(16).toUpperCase().padStart(4, '0');
     const inodes = new Set<string>();
@@ -29,7 +29,7 @@ export function whoListensOn(port: number): string | undefined {
       }
       for (const line of text.split('\n').slice(1)) {
         const cols = line.trim().split(/\s+/);
-        if (cols.length > 9 && cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A') inodes.add(cols[9]!);
+        if (cols.length > 9 && cols[1]?.endsWith(`:${hex}`) && cols[3] === '0A') inodes.add(cols[9]!); // 0A = LISTEN
       }
     }
     if (inodes.size === 0) return undefined;
@@ -43,12 +43,8 @@ export function whoListensOn(port: number): string | undefined {
       }
       for (const fd of fds) {
         try {
-          const link = readlinkSync(`/proc/${pid}/fd/${fd}`);
-          const m = /^socket:\[(\d+)\]$/.exec(link);
-          if (m && inodes.has(m[1]!)) {
-            const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-            return `pid ${pid}: ${cmd.slice(0, 120)}`;
-          }
+          const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+          if (m && inodes.has(m[1]!)) return Number(pid);
         } catch {
           /* fd vanished */
         }
@@ -58,4 +54,15 @@ export function whoListensOn(port: number): string | undefined {
     /* not Linux */
   }
   return undefined;
+}
+
+/** Best effort: which local process listens on `port`, as "pid N: its command line". */
+export function whoListensOn(port: number): string | undefined {
+  const pid = pidListeningOn(port);
+  if (pid === undefined) return undefined;
+  try {
+    return `pid ${pid}: ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 120)}`;
+  } catch {
+    return `pid ${pid}`;
+  }
 }
