@@ -62,7 +62,7 @@ describe('the twin’s flags', () => {
     const args = parsePoolArgs([]);
     expect(args).toMatchObject({ strategy: 'naive', latencyMs: 5000, burst: 20, probes: 4, json: false, check: false, lock: true, baseUrl: undefined });
     const k6 = await loadK6Script(path.join(ROOT, 'loadtests', 'pool-exhaustion.js'));
-    const scenarios = k6.module.options.scenarios as Record<string, { vus: number; duration?: string }>;
+    const scenarios = k6.options.scenarios as Record<string, { vus: number; duration?: string }>;
     expect(scenarios.orders!.vus).toBe(args.burst);
     expect(scenarios.unrelated!.vus).toBe(args.probes);
     expect(scenarios.unrelated!.duration).toBe(`${args.latencyMs + 1000}ms`);

@@ -38,8 +38,8 @@ describe.each(['orders-steady', 'orders-burst'] as const)('loadtests/%s.js under
     const s = await loadK6Script(script(name), { MALFORMED_PCT: '50' }, service);
     expect([...new Set(s.imports)].sort()).toEqual(['./lib/orders.js', 'k6/http', 'k6/metrics']);
     iterate(s, 200);
-    expect(checkOptions(s.module, s.state)).toEqual([]);
-    expect(s.module.options.thresholds).toEqual(ordersK6Thresholds());
+    expect(checkOptions(s.options, s.module, s.state)).toEqual([]);
+    expect(s.options.thresholds).toEqual(ordersK6Thresholds());
   });
 
   it('sends valid orders (tag kind:valid) and every malformed kind (tag kind:malformed), counting the 4xx-with-code answers', async () => {
@@ -96,13 +96,13 @@ describe('the k6 schedules are the Node twins’ defaults', () => {
   it('orders-steady: constant-arrival-rate at RATE for DURATION_S', async () => {
     const s = await loadK6Script(script('orders-steady'));
     const d = PROFILES['orders-steady'].rates;
-    expect((s.module.options.scenarios as Record<string, unknown>).orders).toMatchObject({ executor: 'constant-arrival-rate', rate: d.rate!.normal, timeUnit: '1s', duration: `${d['duration-s']!.normal}s` });
+    expect((s.options.scenarios as Record<string, unknown>).orders).toMatchObject({ executor: 'constant-arrival-rate', rate: d.rate!.normal, timeUnit: '1s', duration: `${d['duration-s']!.normal}s` });
   });
 
   it('orders-burst: ramping-arrival-rate with the twin’s burst stages', async () => {
     const s = await loadK6Script(script('orders-burst'), { BURSTS: '2' });
     const d = PROFILES['orders-burst'].rates;
-    const sc = (s.module.options.scenarios as Record<string, { executor: string; startRate: number; stages: { target: number; duration: string }[] }>).orders!;
+    const sc = (s.options.scenarios as Record<string, { executor: string; startRate: number; stages: { target: number; duration: string }[] }>).orders!;
     expect(sc.executor).toBe('ramping-arrival-rate');
     expect(sc.startRate).toBe(d['base-rate']!.normal);
     expect(sc.stages).toEqual(burstStages(d['base-rate']!.normal, d['peak-rate']!.normal, 2).map((st) => ({ target: st.target, duration: `${st.durationMs / 1000}s` })));

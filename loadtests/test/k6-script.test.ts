@@ -2,13 +2,15 @@
  * k6 cannot run on CI, so pool-exhaustion.js runs here against stand-in k6 modules: a syntax error, a broken
  * `options` object or a wrong HTTP call fails CI instead of the first user who has k6.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SAMPLE_ITEMS } from '@dual-write/loadgen';
 import { ERROR_KINDS, formatSummary, k6Thresholds, ROWS, type Figures } from '../src/index.ts';
-import { checkOptions, EXECUTORS } from './k6/options-check.ts';
-import { loadK6Script, type LoadedScript } from './k6/load.ts';
+import { checkOptions, EXECUTORS, startupProblems } from './k6/options-check.ts';
+import { K6StartError, loadK6Script, type LoadedScript } from './k6/load.ts';
 import type { StubRequest, StubResponseInit } from './k6/state.ts';
 
 const SCRIPT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../pool-exhaustion.js');
@@ -30,7 +32,7 @@ function service(unrelated: StubResponseInit = json(200, { ok: true })) {
 /** setup → every order VU → a few unrelated iterations → teardown, as k6 would run them. */
 function runAll(s: LoadedScript): unknown {
   const data = s.call('setup');
-  const scenarios = s.module.options.scenarios as Record<string, { exec: string; vus: number }>;
+  const scenarios = s.options.scenarios as Record<string, { exec: string; vus: number }>;
   for (let vu = 1; vu <= scenarios.orders!.vus; vu++) s.call(scenarios.orders!.exec, data, vu);
   for (let i = 0; i < 3; i++) s.call(scenarios.unrelated!.exec, data, 100 + i);
   s.call('teardown', data);
@@ -55,8 +57,8 @@ describe('loadtests/pool-exhaustion.js under stand-in k6 modules', () => {
   it('declares scenarios k6 accepts and thresholds on metrics and tags the script really produces', async () => {
     const s = await loadK6Script(SCRIPT, ENV, service(POOL_EXHAUSTED));
     runAll(s);
-    expect(checkOptions(s.module, s.state)).toEqual([]);
-    const { scenarios, thresholds } = s.module.options as { scenarios: Record<string, Record<string, unknown>>; thresholds: unknown };
+    expect(checkOptions(s.options, s.module, s.state)).toEqual([]);
+    const { scenarios, thresholds } = s.options as { scenarios: Record<string, Record<string, unknown>>; thresholds: unknown };
     expect(Object.keys(scenarios).sort()).toEqual(['orders', 'unrelated']);
     expect(scenarios.orders).toMatchObject({ executor: 'per-vu-iterations', vus: 12, iterations: 1, exec: 'orders' });
     expect(scenarios.unrelated).toMatchObject({ executor: 'constant-vus', vus: 4, duration: '4000ms', exec: 'unrelated' });
@@ -68,17 +70,18 @@ describe('loadtests/pool-exhaustion.js under stand-in k6 modules', () => {
     const s = await loadK6Script(SCRIPT, ENV, service());
     runAll(s);
     const broken = {
-      ...s.module,
-      options: {
-        scenarios: {
-          a: { executor: 'per-vu-iteration', vus: 2 },
-          b: { executor: 'constant-vus', vus: 0, exec: 'nope' },
-          c: { executor: 'shared-iterations', vus: 3, iterations: 2, duration: '1s', maxDuration: '10 seconds' },
-        },
-        thresholds: { 'http_req_failed{endpoint:unrelatd}': ['rate<0.01'], 'http_req_duration{endpoint:unrelated}': ['rate<1'], no_such_metric: ['count>0'], 'http_reqs{endpoint:orders}': ['count >> 3'] },
+      scenarios: {
+        a: { executor: 'per-vu-iteration', vus: 2 },
+        b: { executor: 'constant-vus', vus: 0, exec: 'nope' },
+        c: { executor: 'shared-iterations', vus: 3, iterations: 2, duration: '1s', maxDuration: '10 seconds' },
+        d: { executor: 'constant-vus', vus: 2, duration: '500ms', exec: 'unrelated' },
+        e: { executor: 'ramping-arrival-rate', stages: [{ target: 10, duration: '1s' }], preAllocatedVUs: 200, maxVUs: 50, exec: 'orders' },
+        f: { executor: 'externally-controlled', vus: 1, maxVUs: 2, duration: '10s' },
+        'g h': { executor: 'per-vu-iterations', vus: 1, maxDuration: '900ms', exec: 'orders' },
       },
+      thresholds: { 'http_req_failed{endpoint:unrelatd}': ['rate<0.01'], 'http_req_duration{endpoint:unrelated}': ['rate<1'], no_such_metric: ['count>0'], 'http_reqs{endpoint:orders}': ['count >> 3'] },
     };
-    const problems = checkOptions(broken, s.state).join('\n');
+    const problems = checkOptions(broken, s.module, s.state).join('\n');
     expect(problems).toContain('executor "per-vu-iteration" does not exist');
     expect(problems).toContain('constant-vus needs "duration"');
     expect(problems).toContain('vus 0 is not a whole number');
@@ -90,7 +93,46 @@ describe('loadtests/pool-exhaustion.js under stand-in k6 modules', () => {
     expect(problems).toContain('a trend metric has no "rate"');
     expect(problems).toContain('metric "no_such_metric" is neither built in nor created');
     expect(problems).toContain('"count >> 3" is not a threshold expression');
+    // k6's own Validate() rules (lib/executor), which make `k6 run` exit 104 before anything runs.
+    expect(problems).toContain('scenario "d": the duration must be at least 1s, but is 500ms');
+    expect(problems).toContain('scenario "e": maxVUs can\'t be less than preAllocatedVUs');
+    expect(problems).toContain('scenario "f": the externally-controlled executor was removed in k6 v2.0');
+    expect(problems).toContain('scenario "g h": the scenario name should contain only');
+    expect(problems).toContain('scenario "g h": the maxDuration must be at least 1s, but is 900ms');
     expect(Object.keys(EXECUTORS)).toContain('per-vu-iterations');
+    // Those refusals stop the load, as they stop `k6 run`.
+    expect(startupProblems(broken, s.module, s.state.metrics).length).toBeGreaterThan(5);
+  });
+
+  it('stands in for k6 where it matters: options replaced by k6’s values after init, __ENV frozen, k6’s metric-name rule', async () => {
+    const s = await loadK6Script(SCRIPT, ENV, service());
+    // What the script declared, as k6 parsed it…
+    expect((s.options.thresholds as Record<string, string[]>)['http_req_failed{endpoint:unrelated}']).toEqual(['rate<0.01']);
+    // …and what the script itself sees from then on: k6's Go structures, not its literals.
+    const seen = s.module.options as { thresholds: Record<string, unknown>; scenarios: Record<string, Record<string, unknown>> };
+    const t = seen.thresholds['http_req_failed{endpoint:unrelated}'];
+    expect(() => [...(t as Iterable<unknown>)]).toThrow(TypeError);
+    expect(t).toMatchObject({ thresholds: [{ source: 'rate<0.01' }], abort: false });
+    expect(seen.scenarios.orders).toMatchObject({ type: 'per-vu-iterations', vus: { int64: 12, valid: true }, exec: { string: 'orders', valid: true } });
+    expect(Object.isFrozen((globalThis as { __ENV?: object }).__ENV)).toBe(true);
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'k6-names-'));
+    for (const [name, ok] of [['a', false], ['ab', true], ['orders-failed', false], ['9lives', false], ['_x', true], [`m${'x'.repeat(128)}`, true], [`m${'x'.repeat(129)}`, false]] as const) {
+      const file = path.join(dir, `${ok ? 'ok' : 'bad'}-${name.length}-${name.slice(0, 8)}.js`);
+      writeFileSync(file, `import { Counter } from 'k6/metrics';\nnew Counter(${JSON.stringify(name)});\nexport const options = { scenarios: { s: { executor: 'per-vu-iterations', exec: 'run' } } };\nexport function run() {}\n`);
+      if (ok) await expect(loadK6Script(file), name).resolves.toBeDefined();
+      else await expect(loadK6Script(file), name).rejects.toThrow(/Invalid metric name/);
+    }
+
+    const refused = path.join(dir, 'refused.js');
+    writeFileSync(refused, `export const options = { scenarios: { s: { executor: 'constant-vus', vus: 1, duration: '500ms', exec: 'run' } } };\nexport function run() {}\n`);
+    const err = await loadK6Script(refused).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(K6StartError);
+    expect((err as K6StartError).exitCode).toBe(104);
+    expect((err as K6StartError).problems).toEqual(['scenario "s": the duration must be at least 1s, but is 500ms']);
   });
 
   it('setup() adds a LATENCY_MS latency toxic to the kafka proxy; teardown() removes that same toxic', async () => {

@@ -1,13 +1,18 @@
 /**
  * Loads a k6 script under Node with the stand-in k6 modules: its `import … from 'k6…'` lines are pointed
  * at test/k6/*-stub.ts, local `./` modules are loaded the same way, any other import fails the load, and the
- * k6 globals (__ENV, __VU, __ITER) are set. A syntax error fails the import, as it would fail `k6 run`.
+ * k6 globals (__ENV, frozen as in k6, __VU, __ITER) are set. Then it does what `k6 run` does before the first
+ * VU runs: parses `options` as JSON, refuses to start on what k6 refuses (`K6StartError`, k6's exit code 104)
+ * and overwrites the script's `options` with k6's own structures (see overwrite.ts). A syntax error or a throw
+ * in the init code fails the load, as it fails `k6 run` (exit code 107).
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startupProblems } from './options-check.ts';
+import { overwriteOptionsAsK6Does } from './overwrite.ts';
 import { setK6State, type K6StubState, type StubRequest, type StubResponseInit } from './state.ts';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -23,6 +28,8 @@ export type K6Module = Record<string, unknown> & {
 
 export interface LoadedScript {
   module: K6Module;
+  /** `options` as the script declared them and k6 parsed them (JSON); `module.options` now holds k6's values. */
+  options: Record<string, unknown>;
   state: K6StubState;
   /** The specifiers the script imports. */
   imports: string[];
@@ -61,19 +68,33 @@ function prepare(file: string): { target: string; imports: string[] } {
   return { target, imports };
 }
 
+/** `k6 run` refusing a script's configuration before it starts (k6 exits 104, "invalid config"). */
+export class K6StartError extends Error {
+  readonly exitCode = 104;
+  constructor(readonly problems: string[]) {
+    super(`k6 would refuse to start (exit code 104):\n  ${problems.join('\n  ')}`);
+    this.name = 'K6StartError';
+  }
+}
+
 export async function loadK6Script(file: string, env: Record<string, string> = {}, respond: (req: StubRequest) => StubResponseInit = () => ({ status: 200, body: '{}' })): Promise<LoadedScript> {
   const { target, imports } = prepare(file);
 
   const state: K6StubState = { phase: 'init', requests: [], metrics: new Map(), checks: [], sleeps: [], logs: [], respond };
   setK6State(state);
   const g = globalThis as Record<string, unknown>;
-  g.__ENV = { ...env };
+  g.__ENV = Object.freeze({ ...env });
   g.__VU = 0;
   g.__ITER = 0;
   const module = (await import(pathToFileURL(target).href)) as K6Module;
+  const options = JSON.parse(JSON.stringify(module.options ?? {})) as Record<string, unknown>;
+  const problems = startupProblems(options, module, state.metrics);
+  if (problems.length) throw new K6StartError(problems);
+  if (module.options) overwriteOptionsAsK6Does(module.options, options);
   state.phase = 'vu';
   return {
     module,
+    options,
     state,
     imports,
     call<T>(name: string, arg?: unknown, vu = 1): T {

@@ -1,7 +1,8 @@
 /** Stand-in for k6/metrics: Counter, Trend, Rate, Gauge, created in the init context only. */
 import { k6State, type MetricType, type StubMetric } from './state.ts';
 
-const NAME = /^[a-zA-Z_][a-zA-Z0-9_]{0,127}$/;
+/** k6's rule (metrics/registry.go): 2 to 129 ASCII letters, digits or underscores, not starting with a digit. */
+const NAME = /^[a-zA-Z_][a-zA-Z0-9_]{1,128}$/;
 
 class Metric {
   readonly metric: StubMetric;
@@ -9,9 +10,11 @@ class Metric {
   constructor(type: MetricType, name: string, isTime = false) {
     const s = k6State();
     if (s.phase !== 'init') throw new Error(`k6 metric "${name}" created outside the init context`);
-    if (!NAME.test(name)) throw new Error(`invalid k6 metric name "${name}"`);
-    if (s.metrics.has(name)) throw new Error(`k6 metric "${name}" created twice`);
-    this.metric = { name, type, isTime, samples: [] };
+    if (!NAME.test(name)) throw new Error(`Invalid metric name: '${name}'. Metric names must only include up to 128 ASCII letters, numbers, or underscores and start with a letter or an underscore.`);
+    // k6 hands back the same metric for the same name and type, and refuses another type.
+    const existing = s.metrics.get(name);
+    if (existing && existing.type !== type) throw new Error(`metric '${name}' already exists but with type ${existing.type}, instead of ${type}`);
+    this.metric = existing ?? { name, type, isTime, samples: [] };
     s.metrics.set(name, this.metric);
   }
 
