@@ -1,18 +1,23 @@
 /**
  * Steady order load, as a k6 load test: RATE POST /api/v1/orders per second for DURATION_S seconds
  * (constant-arrival-rate), MALFORMED_PCT % of them malformed (each must get a 4xx with a `code`).
+ * Run it from the repository's root with the lab running (`npm start` in another terminal):
  *
  *   k6 run loadtests/orders-steady.js
  *   k6 run -e STRATEGY=naive -e RATE=100 -e DURATION_S=60 loadtests/orders-steady.js
  *
- * Environment: BASE_URL (http://localhost:3000), STRATEGY (outbox), RATE (50), DURATION_S (30),
- * MALFORMED_PCT (10), SUMMARY_JSON (results/orders-steady.k6.json). handleSummary() prints the Node twin's table.
+ * Environment (-e NAME=value; k6 also passes your shell's environment — setup() prints every value in use and
+ * where it came from): BASE_URL (http://localhost:3000), STRATEGY (outbox), RATE (50), DURATION_S (30),
+ * MALFORMED_PCT (10), SUMMARY_JSON (results/orders-steady.k6.json).
+ * setup() stops the run when the service does not answer. handleSummary() prints the Node twin's table and
+ * writes SUMMARY_JSON, relative to the folder k6 runs in (k6 creates no folder: the repository ships results/).
  * Node twin: npm run loadtest -- orders-steady.
  */
-import { intEnv, ordersSummaryOutput, sendOrder, SUMMARY_TREND_STATS, THRESHOLDS } from './lib/orders.js';
+import { checkService, intEnv, ordersSummaryOutput, sendOrder, summaryPath, SUMMARY_TREND_STATS, THRESHOLDS } from './lib/orders.js';
 
 const RATE = intEnv('RATE', 50, 1);
 const DURATION_S = intEnv('DURATION_S', 30, 1);
+const SUMMARY_JSON = summaryPath('orders-steady');
 
 export const options = {
   scenarios: {
@@ -30,11 +35,16 @@ export const options = {
   summaryTrendStats: SUMMARY_TREND_STATS,
 };
 
+/** The service must answer; prints the settings in use. */
+export function setup() {
+  return checkService();
+}
+
 export function orders() {
   sendOrder();
 }
 
-/** The Node twin's table on stdout, and the JSON report in SUMMARY_JSON (default results/orders-steady.k6.json). */
+/** The Node twin's table on stdout, and the JSON report in SUMMARY_JSON. */
 export function handleSummary(data) {
-  return ordersSummaryOutput('orders-steady', `${RATE}/s for ${DURATION_S} s`, data);
+  return ordersSummaryOutput('orders-steady', `${RATE}/s for ${DURATION_S} s`, data, SUMMARY_JSON);
 }

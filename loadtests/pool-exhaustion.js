@@ -1,28 +1,36 @@
 /**
- * Connection pool exhaustion, as a k6 load test.
+ * Connection pool exhaustion, as a k6 load test. Run it from the repository's root, with the lab running
+ * (`npm start` in another terminal: order service on :3000, Toxiproxy on :8474):
  *
- *   mkdir -p results && k6 run loadtests/pool-exhaustion.js
- *   k6 run -e STRATEGY=outbox loadtests/pool-exhaustion.js
+ *   k6 run loadtests/pool-exhaustion.js                      # naive: prints the table, exits 99 (thresholds crossed)
+ *   k6 run -e STRATEGY=outbox loadtests/pool-exhaustion.js   # outbox: the thresholds pass, exit 0
  *
- * setup()      adds a latency toxic (LATENCY_MS) to the Toxiproxy `kafka` proxy
+ * setup()      checks the service answers, prints the settings in use, adds a latency toxic (LATENCY_MS) to the
+ *              Toxiproxy `kafka` proxy
  * orders       BURST virtual users each send one POST /api/v1/orders at the same moment
- * unrelated    PROBES virtual users call POST /api/v1/login and GET /api/v1/products?q=book for the
- *              burst's duration (DURATION_MS)
+ * unrelated    PROBES virtual users call POST /api/v1/login and GET /api/v1/products?q=book for DURATION_MS
  * teardown()   removes the toxic
- * handleSummary() prints the table the Node twin (loadtests/pool-exhaustion.ts) prints and writes
- *              results/pool-exhaustion.k6.json (SUMMARY_JSON; k6 does not create the folder)
+ * handleSummary() prints the table the Node twin (loadtests/pool-exhaustion.ts) prints and writes the JSON report
+ *              to SUMMARY_JSON (results/pool-exhaustion.k6.json). The path is relative to the folder k6 runs in and
+ *              k6 creates no folder: the repository ships an empty results/, so run from its root (or set
+ *              SUMMARY_JSON to a path whose folder exists; k6 then reports "could not open" and the table still prints).
  *
- * Environment: BASE_URL (http://localhost:3000), TOXIPROXY_URL (http://localhost:8474), STRATEGY (naive),
- * LATENCY_MS (5000), BURST (20), PROBES (4), PROBE_INTERVAL_MS (100), DURATION_MS (LATENCY_MS + 1000),
- * SUMMARY_JSON (results/pool-exhaustion.k6.json).
+ * Environment (-e NAME=value; k6 also passes your shell's environment, so an exported STRATEGY counts too —
+ * setup() prints every value in use and where it came from):
+ *   BASE_URL (http://localhost:3000), TOXIPROXY_URL (http://localhost:8474), STRATEGY (naive),
+ *   LATENCY_MS (5000), BURST (20), PROBES (4), PROBE_INTERVAL_MS (100),
+ *   DURATION_MS (LATENCY_MS + 1000; at least 1000: k6 runs no constant-vus scenario shorter than 1 s),
+ *   SUMMARY_JSON (results/pool-exhaustion.k6.json).
+ * A value the script cannot use stops it in its init code with a message naming the variable (k6 exits 107).
  *
  * The thresholds say "the unrelated endpoints must stay healthy". With STRATEGY=naive they FAIL — k6 exits
  * with code 99 — and that is the demonstration: orders hold their database connection while Kafka is slow,
  * so login and product search get no connection. With STRATEGY=outbox they pass.
- * If k6 is stopped before teardown() runs, remove the toxic by hand:
+ * If k6 is stopped before teardown() runs, remove the toxic by hand (the next run also does):
  *   curl -X DELETE http://localhost:8474/proxies/kafka/toxics/k6_pool_exhaustion_latency
  *
- * Only k6 built-ins (k6/http, k6, k6/metrics); no other module.
+ * Only k6 built-ins (k6/http, k6, k6/metrics); no other module. k6 replaces the exported `options` with its
+ * own values in every VU, so the script reads its thresholds from the THRESHOLDS constant, never from `options`.
  */
 import http from 'k6/http';
 import { check, fail, sleep } from 'k6';
@@ -32,22 +40,37 @@ function trimUrl(value) {
   return String(value).replace(/\/+$/, '');
 }
 
-function intEnv(name, fallback, min) {
+/** Where each setting came from, for the line setup() prints. */
+const SOURCES = {};
+
+function env(name, fallback) {
   const raw = __ENV[name];
-  if (raw === undefined || raw === '') return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name}=${raw} is not valid: expected a whole number >= ${min}`);
+  if (raw === undefined || raw === '') {
+    SOURCES[name] = 'default';
+    return fallback;
+  }
+  SOURCES[name] = 'environment';
+  return raw;
+}
+
+function intEnv(name, fallback, min, why) {
+  const raw = env(name, undefined);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name}=${raw} is not valid: expected a whole number >= ${min}${why ? ` (${why})` : ''}`);
   return Number(raw);
 }
 
-const BASE_URL = trimUrl(__ENV.BASE_URL || 'http://localhost:3000');
-const TOXIPROXY_URL = trimUrl(__ENV.TOXIPROXY_URL || 'http://localhost:8474');
-const STRATEGY = __ENV.STRATEGY || 'naive';
+const BASE_URL = trimUrl(env('BASE_URL', 'http://localhost:3000'));
+const TOXIPROXY_URL = trimUrl(env('TOXIPROXY_URL', 'http://localhost:8474'));
+const STRATEGY = env('STRATEGY', 'naive');
 const LATENCY_MS = intEnv('LATENCY_MS', 5000, 0);
 const BURST = intEnv('BURST', 20, 1);
 const PROBES = intEnv('PROBES', 4, 1);
 const PROBE_INTERVAL_MS = intEnv('PROBE_INTERVAL_MS', 100, 0);
-const DURATION_MS = intEnv('DURATION_MS', LATENCY_MS + 1000, 1);
-const SUMMARY_JSON = __ENV.SUMMARY_JSON || 'results/pool-exhaustion.k6.json';
+const MIN_DURATION_MS = 1000; // k6 refuses a constant-vus scenario shorter than 1 s
+const DURATION_MS = intEnv('DURATION_MS', Math.max(MIN_DURATION_MS, LATENCY_MS + 1000), MIN_DURATION_MS, 'k6 runs no constant-vus scenario shorter than 1 s');
+const SUMMARY_JSON = env('SUMMARY_JSON', 'results/pool-exhaustion.k6.json');
+const SETTINGS = { BASE_URL, TOXIPROXY_URL, STRATEGY, LATENCY_MS, BURST, PROBES, PROBE_INTERVAL_MS, DURATION_MS, SUMMARY_JSON };
 
 const TOXIC_NAME = 'k6_pool_exhaustion_latency';
 const JSON_HEADERS = { 'Content-Type': 'application/json' };
@@ -74,6 +97,15 @@ for (const row of ROWS) {
   };
 }
 
+/**
+ * The unrelated endpoints must stay healthy (the Node twin evaluates the same two). Kept here and read from
+ * here: k6 replaces `options.thresholds` with its own structure in every VU, handleSummary's included.
+ */
+const THRESHOLDS = {
+  'http_req_failed{endpoint:unrelated}': ['rate<0.01'],
+  'http_req_duration{endpoint:unrelated}': ['p(99)<1000'],
+};
+
 export const options = {
   scenarios: {
     orders: {
@@ -92,11 +124,7 @@ export const options = {
       gracefulStop: '10s',
     },
   },
-  thresholds: {
-    // The unrelated endpoints must stay healthy (the Node twin evaluates the same two).
-    'http_req_failed{endpoint:unrelated}': ['rate<0.01'],
-    'http_req_duration{endpoint:unrelated}': ['p(99)<1000'],
-  },
+  thresholds: THRESHOLDS,
   summaryTrendStats: ['avg', 'min', 'med', 'max', 'p(50)', 'p(95)', 'p(99)'],
   setupTimeout: '60s',
   teardownTimeout: '60s',
@@ -106,9 +134,16 @@ function toxicsUrl() {
   return `${TOXIPROXY_URL}/proxies/kafka/toxics`;
 }
 
+/** "NAME=value (default)" or "NAME=value (-e or environment)" for every setting. */
+function settingsLine() {
+  return Object.keys(SETTINGS)
+    .map((k) => `${k}=${SETTINGS[k]} (${SOURCES[k] === 'environment' ? '-e or environment' : 'default'})`)
+    .join(', ');
+}
+
 /** Refuses a strategy the service does not list in its OpenAPI document (when it serves one). */
 function checkStrategy() {
-  const res = http.get(`${BASE_URL}/openapi.json`, { tags: { endpoint: 'setup' } });
+  const res = http.get(`${BASE_URL}/openapi.json`, { tags: { endpoint: 'setup' }, timeout: '10s' });
   if (res.status !== 200) return;
   let allowed;
   try {
@@ -124,6 +159,7 @@ function checkStrategy() {
 export function setup() {
   const health = http.get(`${BASE_URL}/health`, { tags: { endpoint: 'setup' }, timeout: '10s' });
   if (health.status === 0) fail(`the order service at ${BASE_URL} does not answer (${health.error}): start it (npm start) or set BASE_URL`);
+  console.log(`settings: ${settingsLine()}`);
   checkStrategy();
   const toxic = { name: TOXIC_NAME, type: 'latency', stream: 'downstream', toxicity: 1, attributes: { latency: LATENCY_MS, jitter: 0 } };
   const params = { headers: JSON_HEADERS, tags: { endpoint: 'toxiproxy' } };
@@ -229,8 +265,8 @@ function rowFigures(data, row) {
 
 function thresholdVerdicts(data) {
   const verdicts = [];
-  for (const metric of Object.keys(options.thresholds)) {
-    for (const expr of options.thresholds[metric]) {
+  for (const metric of Object.keys(THRESHOLDS)) {
+    for (const expr of THRESHOLDS[metric]) {
       const stat = /^([a-z]+(\([0-9.]+\))?)/.exec(expr)[1];
       const m = data.metrics[metric];
       const result = m && m.thresholds ? m.thresholds[expr] : undefined;

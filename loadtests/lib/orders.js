@@ -1,22 +1,57 @@
 /**
  * What orders-steady.js and orders-burst.js share: the environment, the request bodies (valid and malformed,
- * the same as loadtests/src/orders-load.ts), the metrics, the thresholds (as loadtests/src/orders-summary.ts)
- * and one iteration. Only k6 built-ins.
+ * the same as loadtests/src/orders-load.ts), the metrics, the thresholds (as loadtests/src/orders-summary.ts),
+ * the set-up check and one iteration. Only k6 built-ins.
+ *
+ * k6 passes the shell's environment to __ENV as well as -e values: setup() prints every setting in use and
+ * where it came from, so an exported RATE or STRATEGY does not change a run silently.
  */
 import http from 'k6/http';
+import { fail } from 'k6';
 import { Counter, Rate } from 'k6/metrics';
 
-export function intEnv(name, fallback, min) {
+/** Every setting read through env()/intEnv(), with its value and where it came from. */
+const SETTINGS = {};
+
+export function env(name, fallback) {
   const raw = __ENV[name];
-  if (raw === undefined || raw === '') return fallback;
+  const fromEnv = !(raw === undefined || raw === '');
+  SETTINGS[name] = { value: fromEnv ? raw : fallback, source: fromEnv ? '-e or environment' : 'default' };
+  return fromEnv ? raw : fallback;
+}
+
+export function intEnv(name, fallback, min) {
+  const raw = env(name, undefined);
+  if (raw === undefined) {
+    SETTINGS[name].value = fallback;
+    return fallback;
+  }
   if (!/^\d+$/.test(raw) || Number(raw) < min) throw new Error(`${name}=${raw} is not valid: expected a whole number >= ${min}`);
   return Number(raw);
 }
 
-export const BASE_URL = String(__ENV.BASE_URL || 'http://localhost:3000').replace(/\/+$/, '');
-export const STRATEGY = __ENV.STRATEGY || 'outbox';
+export const BASE_URL = String(env('BASE_URL', 'http://localhost:3000')).replace(/\/+$/, '');
+export const STRATEGY = env('STRATEGY', 'outbox');
 const MALFORMED_PCT = intEnv('MALFORMED_PCT', 10, 0);
 if (MALFORMED_PCT > 100) throw new Error(`MALFORMED_PCT=${MALFORMED_PCT} is not valid: expected 0-100`);
+
+/** "NAME=value (default)" or "NAME=value (-e or environment)" for every setting read so far. */
+export function settingsLine() {
+  return Object.keys(SETTINGS)
+    .map((k) => `${k}=${SETTINGS[k].value} (${SETTINGS[k].source})`)
+    .join(', ');
+}
+
+/**
+ * setup(): the service must answer before the first order is sent (a stopped service would otherwise give one
+ * "Request Failed" warning per request); then the settings in use are printed once.
+ */
+export function checkService() {
+  const res = http.get(`${BASE_URL}/health`, { tags: { endpoint: 'setup' }, timeout: '10s' });
+  if (res.status === 0) fail(`the order service at ${BASE_URL} does not answer (${res.error}): start it (npm start) or set BASE_URL`);
+  console.log(`settings: ${settingsLine()}`);
+  return { baseUrl: BASE_URL, strategy: STRATEGY, startedAt: new Date().toISOString() };
+}
 
 // The same order as packages/loadgen's SAMPLE_ITEMS.
 const SAMPLE_ITEMS = [
@@ -131,9 +166,16 @@ export function formatOrdersSummary(title, data) {
   ].join('\n');
 }
 
-/** handleSummary's answer: the table on stdout and the JSON report in SUMMARY_JSON (k6 does not create folders). */
-export function ordersSummaryOutput(name, describe, data) {
-  const file = __ENV.SUMMARY_JSON || `results/${name}.k6.json`;
+/** SUMMARY_JSON, read in the init code (so setup() prints it): results/<name>.k6.json unless set. */
+export function summaryPath(name) {
+  return env('SUMMARY_JSON', `results/${name}.k6.json`);
+}
+
+/**
+ * handleSummary's answer: the table on stdout and the JSON report in `file` (relative to the folder k6 runs
+ * in; k6 creates no folder — the repository ships an empty results/ for it).
+ */
+export function ordersSummaryOutput(name, describe, data, file) {
   const title = `${name} · strategy ${STRATEGY} · ${describe} · ${MALFORMED_PCT}% malformed · k6`;
   const out = { stdout: `\n${formatOrdersSummary(title, data)}\n\nJSON report: ${file}\n` };
   out[file] = JSON.stringify({ tool: 'k6', name, baseUrl: BASE_URL, strategy: STRATEGY, malformedPct: MALFORMED_PCT, k6: { state: data.state, metrics: data.metrics } }, null, 2);

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SAMPLE_ITEMS } from '@dual-write/loadgen';
 import { burstStages, malformedBody, MALFORMED_KINDS, ordersK6Thresholds, PROFILES } from '../src/index.ts';
 import { checkOptions } from './k6/options-check.ts';
@@ -36,7 +36,7 @@ const count = (s: LoadedScript, name: string) => (s.state.metrics.get(name)?.sam
 describe.each(['orders-steady', 'orders-burst'] as const)('loadtests/%s.js under stand-in k6 modules', (name) => {
   it('loads, imports only k6 built-ins (and the shared ./lib/orders.js), and k6 would accept its options', async () => {
     const s = await loadK6Script(script(name), { MALFORMED_PCT: '50' }, service);
-    expect([...new Set(s.imports)].sort()).toEqual(['./lib/orders.js', 'k6/http', 'k6/metrics']);
+    expect([...new Set(s.imports)].sort()).toEqual(['./lib/orders.js', 'k6', 'k6/http', 'k6/metrics']);
     iterate(s, 200);
     expect(checkOptions(s.options, s.module, s.state)).toEqual([]);
     expect(s.options.thresholds).toEqual(ordersK6Thresholds());
@@ -61,6 +61,31 @@ describe.each(['orders-steady', 'orders-burst'] as const)('loadtests/%s.js under
     const none = await loadK6Script(script(name), { MALFORMED_PCT: '0' }, service);
     iterate(none, 50);
     expect(none.state.requests.every((r) => r.tags.kind === 'valid')).toBe(true);
+  });
+});
+
+describe.each(['orders-steady', 'orders-burst'] as const)('%s.js setup()', (name) => {
+  it('stops the run when the service does not answer (one health check with a timeout, no orders)', async () => {
+    const down = await loadK6Script(script(name), {}, () => ({ status: 0, error: 'connection refused' }));
+    expect(() => down.call('setup')).toThrow(/order service at http:\/\/localhost:3000 does not answer \(connection refused\): start it \(npm start\) or set BASE_URL/);
+    expect(down.state.requests.map((r) => [r.method, r.url, r.params.timeout])).toEqual([['GET', 'http://localhost:3000/health', '10s']]);
+  });
+
+  it('prints every setting in use and where it came from (a shell variable such as STRATEGY is not silent)', async () => {
+    const logs = vi.spyOn(console, 'log').mockImplementation(() => {});
+    try {
+      const s = await loadK6Script(script(name), { STRATEGY: 'naive', SUMMARY_JSON: 'out.json' }, service);
+      s.call('setup');
+      const lines = logs.mock.calls.map((c) => String(c[0])).filter((l) => l.startsWith('settings: '));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain('STRATEGY=naive (-e or environment)');
+      expect(lines[0]).toContain('BASE_URL=http://localhost:3000 (default)');
+      expect(lines[0]).toContain('MALFORMED_PCT=10 (default)');
+      expect(lines[0]).toContain('SUMMARY_JSON=out.json (-e or environment)');
+      for (const v of name === 'orders-steady' ? ['RATE=50', 'DURATION_S=30'] : ['BASE_RATE=10', 'PEAK_RATE=200', 'BURSTS=3']) expect(lines[0]).toContain(`${v} (default)`);
+    } finally {
+      logs.mockRestore();
+    }
   });
 });
 

@@ -151,6 +151,19 @@ describe('loadtests/pool-exhaustion.js under stand-in k6 modules', () => {
     expect(s.state.requests.map((r) => `${r.method} ${r.url}`)).toEqual([`DELETE http://toxi.test:8474/proxies/kafka/toxics/${toxic.name}`]);
   });
 
+  it('setup() prints every setting in use and where it came from, and gives the OpenAPI call a timeout', async () => {
+    const log = vi.mocked(console.log);
+    log.mockClear();
+    const s = await loadK6Script(SCRIPT, ENV, service());
+    s.call('setup');
+    const settings = log.mock.calls.map((c) => String(c[0])).filter((l) => l.startsWith('settings: '));
+    expect(settings).toHaveLength(1);
+    for (const part of ['BASE_URL=http://svc.test:3000 (-e or environment)', 'LATENCY_MS=3000 (-e or environment)', 'BURST=12 (-e or environment)', 'STRATEGY=naive (default)', 'PROBES=4 (default)', 'DURATION_MS=4000 (default)', 'SUMMARY_JSON=results/pool-exhaustion.k6.json (default)']) {
+      expect(settings[0]).toContain(part);
+    }
+    expect(s.state.requests.find((r) => r.url.endsWith('/openapi.json'))?.params.timeout).toBe('10s');
+  });
+
   it('setup() replaces a toxic left by an interrupted run, and fails when Toxiproxy refuses', async () => {
     let posts = 0;
     const conflictOnce = (req: StubRequest) => (req.method === 'POST' && req.url.endsWith('/toxics') && posts++ === 0 ? { status: 409, body: 'exists' } : service()(req));
