@@ -1,9 +1,9 @@
 import pg from 'pg';
-import { Sequelize } from 'sequelize';
+import { Sequelize, type Transaction } from 'sequelize';
 import { describe, expect, it } from 'vitest';
 import { DwError } from '@dual-write/config';
 import { useLab } from '@dual-write/testkit';
-import { enqueue, migrateOutbox, pgExecutor, sequelizeExecutor, type OutboxMessage } from '../src/index.ts';
+import { enqueue, migrateOutbox, pgExecutor, sequelizeExecutor, type OutboxMessage, type SqlExecutor } from '../src/index.ts';
 
 const lab = useLab({ initSql: async (c) => void (await migrateOutbox(c)) });
 
@@ -118,29 +118,63 @@ describe('enqueue with pg', () => {
   });
 });
 
+type ExecutorFor = (sequelize: Sequelize, t: Transaction) => SqlExecutor;
+
+/**
+ * The check behind "enqueue joins the Sequelize transaction": inside sequelize.transaction(), the executor
+ * must run on the transaction's backend and transaction; a rolled-back transaction leaves no outbox row,
+ * a committed one leaves all of them. Returns what it saw, so the same check can run on a broken executor.
+ */
+async function sequelizeTransactionCheck(executorFor: ExecutorFor) {
+  const sequelize = new Sequelize(lab.db.url, { dialect: 'postgres', logging: false, pool: { max: 3 } });
+  try {
+    const rollBack = new Error('roll back on purpose');
+    let sameTransaction: boolean | undefined;
+    let rolledBackIds: string[] = [];
+    const outcome = await sequelize
+      .transaction(async (t) => {
+        const db = executorFor(sequelize, t);
+        const [viaExecutor] = (await db.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid')).rows as { pid: number; xid: string }[];
+        const [viaSequelize] = (await sequelize.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid', { transaction: t, type: 'SELECT' })) as { pid: number; xid: string }[];
+        sameTransaction = viaExecutor!.pid === viaSequelize!.pid && viaExecutor!.xid === viaSequelize!.xid;
+        rolledBackIds = await enqueue(db, message({ aggregateId: 'seq-rollback' }));
+        throw rollBack;
+      })
+      .then(
+        () => 'committed',
+        (e: unknown) => e,
+      );
+    // Only the planned error may end that transaction: a failing query or enqueue fails the check here.
+    expect(outcome).toBe(rollBack);
+    expect(rolledBackIds).toHaveLength(1);
+    const rowsAfterRollback = await rowsFor(rolledBackIds);
+    const committedIds = await sequelize.transaction(async (t) => enqueue(executorFor(sequelize, t), [message({ aggregateId: 'seq-1' }), message({ aggregateId: 'seq-2' })]));
+    return { sameTransaction, rowsAfterRollback, committed: await rowsFor(committedIds) };
+  } finally {
+    await sequelize.close();
+  }
+}
+
+/** A deliberately broken executor (test code only): Sequelize queries without the transaction — its own autocommit connection. */
+const ignoresTheTransaction: ExecutorFor = (sequelize) => ({
+  async query(text, values) {
+    const [rows, result] = (await sequelize.query(text, { raw: true, type: 'RAW', ...(values && values.length ? { bind: [...values] } : {}) })) as [unknown, unknown];
+    return { rows: Array.isArray(rows) ? rows : [], rowCount: (result as { rowCount?: number | null } | undefined)?.rowCount ?? null };
+  },
+});
+
 describe('enqueue with Sequelize', () => {
   it('runs on the transaction’s own connection: rolled back → no row; committed → the row', async () => {
-    const sequelize = new Sequelize(lab.db.url, { dialect: 'postgres', logging: false, pool: { max: 3 } });
-    try {
-      const rolledBack = await sequelize
-        .transaction(async (t) => {
-          const db = sequelizeExecutor(sequelize, t);
-          // The executor and Sequelize's own queries in `t` see the same backend and transaction.
-          const [viaExecutor] = (await db.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid')).rows;
-          const [viaSequelize] = (await sequelize.query('select pg_backend_pid() as pid, pg_current_xact_id()::text as xid', { transaction: t, type: 'SELECT' })) as { pid: number; xid: string }[];
-          expect(viaExecutor).toEqual(viaSequelize);
-          const ids = await enqueue(db, message({ aggregateId: 'seq-rollback' }));
-          throw Object.assign(new Error('roll back'), { ids });
-        })
-        .catch((e: { ids: string[] }) => e.ids);
-      expect(await rowsFor(rolledBack)).toEqual([]);
+    const seen = await sequelizeTransactionCheck(sequelizeExecutor);
+    expect(seen.sameTransaction).toBe(true);
+    expect(seen.rowsAfterRollback).toEqual([]);
+    expect(seen.committed.map((r) => r.aggregateid)).toEqual(['seq-1', 'seq-2']);
+    expect(seen.committed[0].payload).toEqual({ orderId: 'o-1', totalCents: 1299 });
+  });
 
-      const committed = await sequelize.transaction(async (t) => enqueue(sequelizeExecutor(sequelize, t), [message({ aggregateId: 'seq-1' }), message({ aggregateId: 'seq-2' })]));
-      const rows = await rowsFor(committed);
-      expect(rows.map((r) => r.aggregateid)).toEqual(['seq-1', 'seq-2']);
-      expect(rows[0].payload).toEqual({ orderId: 'o-1', totalCents: 1299 });
-    } finally {
-      await sequelize.close();
-    }
+  it('negative control: the same check fails for an executor that ignores the transaction (its row survives the rollback)', async () => {
+    const seen = await sequelizeTransactionCheck(ignoresTheTransaction);
+    expect(seen.sameTransaction).toBe(false);
+    expect(seen.rowsAfterRollback.map((r) => r.aggregateid)).toEqual(['seq-rollback']);
   });
 });

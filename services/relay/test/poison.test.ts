@@ -7,9 +7,10 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ConfigResourceTypes } from 'kafkajs';
+import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import { enqueue, pgExecutor } from '@dual-write/outbox';
+import { enqueue, pgExecutor, replayDeadLetter } from '@dual-write/outbox';
 import type { RelayEvents } from '../src/index.ts';
 import { auditItems, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, REPO_ROOT, resetTables, writeItems } from './helpers.ts';
 
@@ -100,11 +101,54 @@ describe('poison messages', () => {
     await relay.stop();
     expect(await outboxCount(lab)).toBe(0);
 
-    const report = await auditItems(lab, topic);
+    // Per-key order by the writer's own counter n (json:n), not by the relay's outbox-sequence header, which a
+    // replay at a new place would simply carry along (see the negative control below).
+    const report = await auditItems(lab, topic, 'json:n');
     // Everything arrived, in per-key order (bad: 0, 1 (replayed), 2, 3), once — except the discarded message.
-    expect(report.counts).toMatchObject({ rows: written.length, messages: written.length - 1, ghosts: 0, duplicates: 0, orderViolations: 0 });
+    expect(report.counts).toMatchObject({ rows: written.length, messages: written.length - 1, ghosts: 0, duplicates: 0, orderViolations: 0, withoutSequence: 0 });
     expect(report.blackHoles.map((b) => b.id)).toEqual([bad2M0.id]);
-    expect(badN1.id).toBeTruthy();
+    expect(report.counts.entities).toBe(written.length - 1);
+    expect(report.blackHoles.map((b) => b.id)).not.toContain(badN1.id);
+  });
+
+  it('replay restores the key’s order: the replayed message is published before the ones that waited behind it (negative control: a replay that appends at a new place fails the check)', async () => {
+    /** One key: n=0, n=1 (too large: dead-lettered), then n=2, n=3 parked behind it; the cause fixed; `replay`; the audit by n. */
+    const replayedInOrder = async (name: string, replay: (pool: pg.Pool, id: string) => Promise<unknown>) => {
+      const topic = await lab.topic(name, 1);
+      await setMaxMessageBytes(topic, 20_000);
+      await resetTables(lab);
+      const relay = await relayOn(lab, topic, { maxAttempts: 1 });
+      const pool = lab.pool({ max: 2 });
+      const dead = nextEvent<RelayEvents['dead-lettered'][0]>((fn) => (relay.events.on('dead-lettered', fn), () => relay.events.off('dead-lettered', fn)), 'the dead letter');
+      const c = await pool.connect();
+      await writeItems(c, [{ key: 'bad', n: 0 }, { key: 'bad', n: 1, bytes: 50_000 }]);
+      const { id } = await dead;
+      await writeItems(c, [{ key: 'bad', n: 2 }, { key: 'bad', n: 3 }]);
+      c.release();
+      await relay.waitUntilDrained(); // n=2 and n=3 wait behind the dead letter
+      expect(await outboxCount(lab)).toBe(2);
+      await setMaxMessageBytes(topic, 1_048_588);
+      await replay(pool, id);
+      await relay.waitUntilDrained();
+      await relay.stop();
+      const [byN, byHeader] = [await auditItems(lab, topic, 'json:n'), await auditItems(lab, topic)];
+      expect(byN.counts).toMatchObject({ rows: 4, messages: 4, blackHoles: 0, duplicates: 0, withoutSequence: 0 });
+      return { byN: byN.counts.orderViolations, byOutboxSequence: byHeader.counts.orderViolations };
+    };
+
+    expect(await replayedInOrder('replay-ok', (pool, id) => replayDeadLetter(pgExecutor(pool), id))).toEqual({ byN: 0, byOutboxSequence: 0 });
+
+    // Broken on purpose (test code only): the dead letter goes back as a NEW row — a new transaction id and position.
+    const appendAtTheEnd = (pool: pg.Pool, id: string) =>
+      pool.query(
+        `with d as (delete from outbox_dead_letters where id = $1 returning *)
+         insert into outbox (id, aggregatetype, aggregateid, type, payload, headers, created_at) select id, aggregatetype, aggregateid, type, payload, headers, created_at from d`,
+        [id],
+      );
+    const broken = await replayedInOrder('replay-appended', appendAtTheEnd);
+    expect(broken.byN).toBe(1); // Kafka got 0, 2, 3, 1
+    // The relay's outbox-sequence header follows the row's new place, so an order check on it cannot see this.
+    expect(broken.byOutboxSequence).toBe(0);
   });
 
   it('a topic that does not exist: the messages routed to it are dead-lettered after N attempts, other topics flow', async () => {

@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DwError } from '@dual-write/config';
 import { useLab } from '@dual-write/testkit';
-import { enqueue, pgExecutor } from '@dual-write/outbox';
-import { resolveRelayOptions, startRelay } from '../src/index.ts';
+import { enqueue, OUTBOX_CHANNEL, pgExecutor } from '@dual-write/outbox';
+import { resolveRelayOptions, startRelay, type RelayOptions } from '../src/index.ts';
 import { auditItems, cleanupRelays, migrateForTests, resetTables, outboxCount, relayOn, writeItems } from './helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
@@ -59,18 +60,16 @@ describe('the relay publishes committed outbox rows', () => {
     expect(relay.stats()).toMatchObject({ state: 'stopped', published: 3 });
   });
 
-  it('serves /metrics and /health, wakes on NOTIFY, and stop() releases its slots', async () => {
+  it('serves /metrics and /health, and stop() releases its slots', async () => {
     const topic = await lab.topic('metrics', 2);
-    const relay = await relayOn(lab, topic, { pollIntervalMs: 60_000 }); // no polling: only NOTIFY can wake it
+    const relay = await relayOn(lab, topic);
     const health = await (await fetch(`${relay.url}/health`)).json();
     expect(health).toMatchObject({ status: 'ok', database: 'up', ownedSlots: 32, members: 1 });
 
     const pool = lab.pool();
-    const published = once(relay.events, 'published');
     const c = await pool.connect();
     await writeItems(c, [{ key: 'k', n: 0 }, { key: 'k', n: 1 }]);
     c.release();
-    await published;
     await relay.waitUntilDrained();
     const metrics = await (await fetch(`${relay.url}/metrics`)).text();
     expect(metrics).toMatch(/outbox_published_total\{topic="[^"]+"\} 2/);
@@ -84,20 +83,51 @@ describe('the relay publishes committed outbox rows', () => {
     const report = await auditItems(lab, topic);
     expect(report.counts).toMatchObject({ messages: 2, blackHoles: 0, ghosts: 0, duplicates: 0, orderViolations: 0 });
   });
+});
 
-  it('with listen: false (RELAY_LISTEN=false) it ignores NOTIFY and only polls', async () => {
-    const topic = await lab.topic('no-listen', 1);
-    // Neither a poll nor a slot re-share (which also looks for rows) within the test: only a NOTIFY could wake it.
-    const relay = await relayOn(lab, topic, { listen: false, pollIntervalMs: 60_000, rebalanceIntervalMs: 60_000 });
-    const pool = lab.pool();
+/**
+ * The check behind "wakes on NOTIFY": a relay that would not look for rows on its own for a minute (no poll,
+ * no slot re-share) is idle; a commit is made; our own LISTEN connection receives the commit's NOTIFY. A relay
+ * that listens publishes the row right away; we allow it NOTIFY_GRACE_MS after PostgreSQL delivered the
+ * NOTIFY to every listener (an absence cannot be awaited, only bounded).
+ */
+const NOTIFY_GRACE_MS = 3000;
+
+async function commitWakesRelay(opts: RelayOptions, name: string): Promise<{ woken: boolean; published: number }> {
+  const topic = await lab.topic(name, 1);
+  const relay = await relayOn(lab, topic, { ...opts, pollIntervalMs: 60_000, rebalanceIntervalMs: 60_000 });
+  await relay.waitUntilDrained(); // its first look is done: from here on only a wake-up makes it look again
+  const listener = new pg.Client({ connectionString: lab.db.url });
+  await listener.connect();
+  try {
+    await listener.query(`listen ${OUTBOX_CHANNEL}`);
+    const notified = once(listener, 'notification');
+    const publishedOnce = once(relay.events, 'published');
+    const pool = lab.pool({ max: 1 });
     const c = await pool.connect();
     await writeItems(c, [{ key: 'k', n: 0 }]);
     c.release();
-    await new Promise((r) => setTimeout(r, 1500)); // with LISTEN, the NOTIFY at commit would have woken it long ago
-    expect(relay.stats().published).toBe(0);
-    await relay.waitUntilDrained(); // a wake-up from the relay's own API still works: it looks, publishes
+    await notified;
+    let timer: NodeJS.Timeout | undefined;
+    const woken = await Promise.race([publishedOnce.then(() => true), new Promise<boolean>((r) => (timer = setTimeout(() => r(false), NOTIFY_GRACE_MS)))]);
+    clearTimeout(timer);
+    const published = relay.stats().published;
+    await relay.waitUntilDrained(); // the relay's own API still wakes it, whatever LISTEN does
     expect(relay.stats().published).toBe(1);
     await relay.stop();
+    return { woken, published };
+  } finally {
+    await listener.end();
+  }
+}
+
+describe('wake-up on commit (LISTEN/NOTIFY)', () => {
+  it('a listening relay publishes a commit without polling: the NOTIFY wakes it', async () => {
+    expect(await commitWakesRelay({}, 'notify-on')).toEqual({ woken: true, published: 1 });
+  });
+
+  it('negative control, and RELAY_LISTEN=false: the same check fails for a relay that does not LISTEN — it waits for its next poll', async () => {
+    expect(await commitWakesRelay({ listen: false }, 'notify-off')).toEqual({ woken: false, published: 0 });
   });
 });
 
@@ -133,15 +163,21 @@ describe('relay options', () => {
     expect(resolveRelayOptions({}, {}).brokers).toEqual(lab.config.kafka.appBrokers);
   });
 
-  it('fails within seconds when the database is unreachable, and says when the outbox is not migrated', async () => {
-    const t0 = Date.now();
-    const unreachable = await startRelay({ database: 'postgres://postgres:postgres@127.0.0.1:1/nothing', port: false, logLevel: 'silent', connectTimeoutMs: 2000 }).catch((e: DwError) => e);
+  it('fails (rather than retrying forever) when the database is unreachable, and says when the outbox is not migrated', async () => {
+    const unreachable = await startRelay({ database: 'postgres://postgres:postgres@127.0.0.1:1/nothing', port: false, logLevel: 'silent', connectTimeoutMs: 2000 }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(unreachable).toBeInstanceOf(DwError);
     expect((unreachable as DwError).code).toBe('DW_RELAY_UNREACHABLE');
-    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect((unreachable as DwError).message).toContain('127.0.0.1:1');
     const pool = lab.pool({ max: 1 });
     await pool.query(`create database "${lab.db.name}_empty"`);
     const emptyUrl = lab.db.appUrl.replace(/\/[^/]+$/, `/${lab.db.name}_empty`);
-    const notMigrated = await startRelay({ database: emptyUrl, port: false, logLevel: 'silent' }).catch((e: DwError) => e);
+    const notMigrated = await startRelay({ database: emptyUrl, port: false, logLevel: 'silent' }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await pool.query(`drop database "${lab.db.name}_empty" with (force)`);
     expect((notMigrated as DwError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
   });
