@@ -6,6 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
+import type { AuditReport } from '@dual-write/audit';
 import type { Relay } from '../src/index.ts';
 import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, outboxCount, relayOn, RelayProcess, resetTables } from './helpers.ts';
 
@@ -37,6 +38,11 @@ async function ownsEverySlot(relay: Relay): Promise<void> {
   }
 }
 
+/** What the audit says was lost (committed, never on the topic) or invented (on the topic, never committed). */
+function lostOrInvented(report: AuditReport): { blackHoles: number; ghosts: number } {
+  return { blackHoles: report.counts.blackHoles, ghosts: report.counts.ghosts };
+}
+
 describe('relay process killed with SIGKILL', () => {
   it('five kill -9 mid-stream → every committed row published at least once; redeliveries counted', async () => {
     const topic = await lab.topic('crash', 6);
@@ -65,11 +71,28 @@ describe('relay process killed with SIGKILL', () => {
 
     const report = await auditItems(lab, topic);
     console.log(`[kill -9 ×5] written ${written.length}; audit ${JSON.stringify(report.counts)}`);
-    expect(report.counts).toMatchObject({ rows: written.length, ghosts: 0, blackHoles: 0 });
+    expect(lostOrInvented(report)).toEqual({ blackHoles: 0, ghosts: 0 });
+    expect(report.counts.rows).toBe(written.length);
     expect(report.counts.entities).toBe(written.length);
     // At-least-once: a message may come twice. An out-of-order message is always such a second delivery.
     const redeliveries = new Set(report.duplicates.flatMap((d) => d.deliveries.slice(1).map((l) => `${l.partition}:${l.offset}`)));
     expect(report.orderViolations.filter((v) => !redeliveries.has(`${v.partition}:${v.offset}`))).toEqual([]);
+  });
+
+  it('negative control: the same audit finds the loss when the killed relay deletes rows before publishing them', async () => {
+    const topic = await lab.topic('crash-broken', 3);
+    const writer = new KeyedWriter(lab.pool({ max: 2 }), ['k1', 'k2', 'k3', 'k4'], 2).start({ max: 200 });
+    await writer.finished();
+    const broken = new RelayProcess(childEnv(topic), [], 'services/relay/test/fixtures/delete-before-publish.ts');
+    const deleted = await broken.waitForLine((l) => l.msg === 'deleted before publishing', 'the broken relay to delete a batch', 60_000);
+    broken.child.kill('SIGKILL');
+    expect((await broken.exited).signal).toBe('SIGKILL');
+
+    const relay = await relayOn(lab, topic);
+    await relay.waitUntilDrained({ timeoutMs: 60_000 });
+    await relay.stop();
+    const report = await auditItems(lab, topic);
+    expect(lostOrInvented(report)).toEqual({ blackHoles: Number(deleted.rows), ghosts: 0 });
   });
 
   it('SIGTERM: finishes the batch, releases its slots and exits 0', async () => {

@@ -5,10 +5,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import { enqueue, pgExecutor } from '@dual-write/outbox';
-import { auditItems, cleanupRelays, migrateForTests, resetTables, nextEvent, outboxCount, relayOn } from './helpers.ts';
+import { enqueue, pgExecutor, type OutboxRow } from '@dual-write/outbox';
+import { OutboxStore, SLOT_SQL } from '../src/outbox-store.ts';
+import { auditItems, cleanupRelays, migrateForTests, resetTables, outboxCount, relayOn } from './helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));
@@ -35,40 +36,75 @@ async function topicMessageCount(topic: string): Promise<number> {
   return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
 }
 
+/**
+ * Five writers interleave: a (lowest xid and position) commits LAST; b commits first; c rolls back; d takes its
+ * xid before e and its position after e. While a is still open, the relay either holds b, d and e back (it
+ * reports them in an `idle` event) or publishes them — whichever comes first is awaited. Then a commits and
+ * the audit compares `items` with the topic.
+ */
+async function interleaved(name: string) {
+  const topic = await lab.topic(name, 3);
+  const relay = await relayOn(lab, topic);
+  let published = 0;
+  const decided = new Promise<'held back' | 'published'>((resolve) => {
+    relay.events.on('idle', (i) => i.heldBack === 3 && resolve('held back'));
+    relay.events.on('published', (p) => (published += p.count) >= 3 && resolve('published'));
+  });
+  const pool = lab.pool({ max: 6 });
+  const [c1, c2, c3, c4, c5] = await Promise.all([1, 2, 3, 4, 5].map(() => pool.connect()));
+
+  const a = await openWrite(c1!, 'a');
+  await a.write();
+  const b = await openWrite(c2!, 'b');
+  await b.write();
+  await b.commit();
+  const c = await openWrite(c3!, 'c');
+  await c.write();
+  await c.rollback();
+  const d = await openWrite(c4!, 'd', { xidFirst: true });
+  const e = await openWrite(c5!, 'e');
+  await e.write();
+  await e.commit();
+  await d.write();
+  await d.commit();
+
+  const outcome = await decided;
+  const publishedWhileOlderOpen = await topicMessageCount(topic);
+  await a.commit();
+  await relay.waitUntilDrained();
+  await relay.stop();
+  for (const client of [c1, c2, c3, c4, c5]) client!.release();
+
+  const report = await auditItems(lab, topic);
+  const { rows, messages, ghosts, blackHoles, duplicates } = report.counts;
+  return { publishedWhileOlderOpen, heldBack: outcome === 'held back' ? 3 : 0, audit: { rows, messages, ghosts, blackHoles, duplicates, outboxLeft: await outboxCount(lab) } };
+}
+
 describe('gap safety', () => {
   it('a transaction that commits after later ones is published, not skipped; a rolled-back one never is', async () => {
-    const topic = await lab.topic('interleaved', 3);
-    const relay = await relayOn(lab, topic);
-    const pool = lab.pool({ max: 6 });
-    const [c1, c2, c3, c4, c5] = await Promise.all([1, 2, 3, 4, 5].map(() => pool.connect()));
+    const seen = await interleaved('interleaved');
+    // b, d and e were committed while a, older, was still open: the relay saw them and waited.
+    expect(seen).toEqual({ publishedWhileOlderOpen: 0, heldBack: 3, audit: { rows: 4, messages: 4, ghosts: 0, blackHoles: 0, duplicates: 0, outboxLeft: 0 } });
+  });
 
-    const a = await openWrite(c1!, 'a'); //          lowest xid and position, commits LAST
-    await a.write();
-    const b = await openWrite(c2!, 'b'); //          higher xid and position, commits first
-    await b.write();
-    await b.commit();
-    const c = await openWrite(c3!, 'c'); //          rolled back
-    await c.write();
-    await c.rollback();
-    const d = await openWrite(c4!, 'd', { xidFirst: true }); // takes its xid before e, its position after e
-    const e = await openWrite(c5!, 'e');
-    await e.write();
-    await e.commit();
-    await d.write();
-    await d.commit();
-
-    // b, d and e are committed, but a transaction older than them is still open: the relay sees them and waits.
-    await nextEvent<{ heldBack: number }>((fn) => (relay.events.on('idle', fn), () => relay.events.off('idle', fn)), 'the relay to hold back 3 rows', 30_000, (i) => i.heldBack === 3);
-    expect(await topicMessageCount(topic)).toBe(0);
-
-    await a.commit();
-    await relay.waitUntilDrained();
-    await relay.stop();
-    for (const client of [c1, c2, c3, c4, c5]) client!.release();
-
-    const report = await auditItems(lab, topic);
-    expect(report.counts).toMatchObject({ rows: 4, messages: 4, ghosts: 0, blackHoles: 0, duplicates: 0 });
-    expect(await outboxCount(lab)).toBe(0);
+  it('negative control: the same check fails for a relay that skips the visibility rule (it publishes past the open transaction)', async () => {
+    // Broken on purpose, in this test only: the relay's read without `transaction_id < pg_snapshot_xmin(…)`.
+    const spy = vi.spyOn(OutboxStore.prototype, 'fetchBatch').mockImplementation(async function (this: OutboxStore, slots: number, owned: readonly number[], limit: number) {
+      const pool = (this as unknown as { pool: pg.Pool }).pool;
+      const { rows } = await pool.query<OutboxRow>(
+        `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
+                o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
+         from outbox o where ${SLOT_SQL} = any($2::int[]) order by o.position limit $3`,
+        [slots, owned, limit],
+      );
+      return rows;
+    });
+    try {
+      const seen = await interleaved('interleaved-broken');
+      expect(seen.publishedWhileOlderOpen).toBe(3);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('many concurrent writers committing and rolling back in every interleaving: every committed row exactly once, nothing rolled back', async () => {

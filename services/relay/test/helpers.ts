@@ -149,8 +149,12 @@ export async function relayOn(lab: Lab, topic: string, opts: RelayOptions = {}):
   return relay;
 }
 
-/** The independent audit of `items` against the topic: entity = json:id, event = header:id, per-key order by the relay's sequence. */
-export function auditItems(lab: Lab, topic: string, sequence = 'header:outbox-sequence'): Promise<AuditReport> {
+/**
+ * The independent audit of `items` against the topic: entity = json:id, event = header:id, per-key order by the
+ * writer's own counter `n` (json:n: per key, n grows in commit order) — not by anything the relay computes.
+ * Pass 'header:outbox-sequence' to check the relay's own sequence header instead.
+ */
+export function auditItems(lab: Lab, topic: string, sequence = 'json:n'): Promise<AuditReport> {
   return runAudit(
     { databaseUrl: lab.db.url, table: 'items', topic, brokers: lab.config.kafka.brokers, entityId: 'json:id', eventId: 'header:id', sequence, groupBy: 'key', graceMs: 0 },
     { kafka: lab.kafka() },
@@ -203,8 +207,9 @@ export class RelayProcess {
   private readonly listeners = new Set<(line: Record<string, unknown>) => void>();
   stderr = '';
 
-  constructor(env: Record<string, string>, args: string[] = []) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', 'services/relay/src/main.ts', ...args], {
+  /** `entry`: the script to run instead of the relay's main (a broken variant for a negative control). */
+  constructor(env: Record<string, string>, args: string[] = [], entry = 'services/relay/src/main.ts') {
+    this.child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
