@@ -34,7 +34,27 @@ async function effects(pool: pg.Pool, eventId: string): Promise<number> {
   return (await pool.query('select count(*)::int as n from effects where event_id = $1', [eventId])).rows[0].n;
 }
 
+/** A deliberately broken consumer (test code only): the same effect, without the inbox. */
+async function deliverWithoutInbox(pool: pg.Pool, consumer: string, eventId: string): Promise<ProcessOutcome> {
+  await pool.query('insert into effects (event_id, note) values ($1, $2)', [eventId, consumer]);
+  return 'processed';
+}
+
+/** The check behind "at-least-once delivery, one effect": one event delivered three times in a row, then three times at once. */
+async function effectsOfRedeliveries(deliverFn: typeof deliver): Promise<number> {
+  const pool = lab.pool({ max: 4 });
+  const eventId = randomUUID();
+  for (let i = 0; i < 3; i++) await deliverFn(pool, 'shipping', eventId);
+  await Promise.all([1, 2, 3].map(() => deliverFn(pool, 'shipping', eventId)));
+  return effects(pool, eventId);
+}
+
 describe('processOnce (inbox)', () => {
+  it('six deliveries of one event (three in a row, three at once) have one effect; negative control: without the inbox, six', async () => {
+    expect(await effectsOfRedeliveries(deliver)).toBe(1);
+    expect(await effectsOfRedeliveries(deliverWithoutInbox)).toBe(6);
+  });
+
   it('a redelivered event id has no second effect; another consumer still processes it', async () => {
     const pool = lab.pool();
     const eventId = randomUUID();
