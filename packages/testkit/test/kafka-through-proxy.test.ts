@@ -29,25 +29,32 @@ describe('Kafka through the Toxiproxy `kafka` proxy', () => {
     expect(received).toBe('hello through the proxy');
   });
 
-  it('a 1 s latency toxic makes a produce take at least 1 s; removing it restores normal time', async () => {
+  it('a 1 s latency toxic makes a produce take at least 1 s; removing it restores the time it took before', async () => {
     const topic = await lab.topic('latency', 1);
     const producer = lab.kafka({ via: 'proxy' }).producer();
     await producer.connect();
-    const timedSend = async () => {
-      const t0 = performance.now();
-      await producer.send({ topic, acks: -1, messages: [{ value: 'x' }] });
-      return performance.now() - t0;
+    // The fastest of three sends: the toxic's effect, not the machine's noise.
+    const fastestSend = async () => {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const t0 = performance.now();
+        await producer.send({ topic, acks: -1, messages: [{ value: 'x' }] });
+        best = Math.min(best, performance.now() - t0);
+      }
+      return best;
     };
-    const before = await timedSend();
+    const before = await fastestSend();
     const toxic = await lab.toxics.add('kafka', { type: 'latency', attributes: { latency: 1000, jitter: 0 } });
-    const during = await timedSend();
+    const during = await fastestSend();
     await toxic.remove();
-    const after = await timedSend();
+    const after = await fastestSend();
     await producer.disconnect();
 
+    // Each answer crosses the toxic once: ≥ 1 s with it (a lower bound the toxic causes), and the times
+    // with and without it compared with each other, not with a number this machine might miss.
     expect(during).toBeGreaterThanOrEqual(1000);
-    expect(before).toBeLessThan(1000);
-    expect(after).toBeLessThan(1000);
+    expect(during - before).toBeGreaterThanOrEqual(900);
+    expect(during - after).toBeGreaterThanOrEqual(900);
     expect(await lab.toxics.list('kafka')).toEqual([]);
   });
 });
