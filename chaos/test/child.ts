@@ -51,6 +51,19 @@ export function startChaos(args: string[]): ChaosChild {
   };
 }
 
+/**
+ * Looks at the world while the chaos process is frozen (SIGSTOP … SIGCONT): its timers cannot fire, so a
+ * fault it just reported is still in place however slowly this test reads — no race with the fault's end.
+ */
+export async function whileFrozen<T>(run: ChaosChild, look: () => Promise<T>): Promise<T> {
+  run.child.kill('SIGSTOP');
+  try {
+    return await look();
+  } finally {
+    run.child.kill('SIGCONT');
+  }
+}
+
 /** Runs a chaos script to its end. */
 export async function runChaos(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const c = startChaos(args);

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import { runChaos, startChaos } from './child.ts';
+import { runChaos, startChaos, whileFrozen } from './child.ts';
 
 const lab = useLab({ database: false });
 const recordOf = (pid: number) => path.join(lab.config.stackDir, 'run', `chaos-${pid}.json`);
@@ -16,7 +16,7 @@ describe('the toxic is always removed', () => {
   it('when --for ends: exit 0, "added" then "removed" with timestamps', async () => {
     const run = startChaos(['kafka-latency', '--ms', '200', '--for', '1500ms', '--no-lock']);
     await run.line(/added: latency 200 ms/);
-    expect(await lab.toxics.list('kafka')).toEqual([`chaos_kafka-latency_${run.pid}_1`]);
+    expect(await whileFrozen(run, () => lab.toxics.list('kafka'))).toEqual([`chaos_kafka-latency_${run.pid}_1`]);
     expect((await run.exited).code).toBe(0);
     expect(await lab.toxics.list('kafka')).toEqual([]);
     const lines = run.stdout().trim().split('\n');

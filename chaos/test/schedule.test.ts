@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import { parseSchedule, readSchedule } from '../src/index.ts';
-import { ROOT, runChaos, startChaos } from './child.ts';
+import { ROOT, runChaos, startChaos, whileFrozen } from './child.ts';
 
 const lab = useLab({ database: false });
 const dir = mkdtempSync(path.join(tmpdir(), 'chaos-schedule-'));
@@ -25,15 +25,15 @@ describe('schedule', () => {
   it('plays overlapping steps: each fault goes in at its step and out at its end; nothing is left', async () => {
     const file = scheduleFile('overlap', {
       steps: [
-        { at: '0s', toggle: 'kafka-latency', options: { ms: 400 }, for: '2s' },
-        { at: '300ms', toggle: 'db-down', for: '500ms' },
+        { at: '0s', toggle: 'kafka-latency', options: { ms: 400 }, for: '3s' },
+        { at: '300ms', toggle: 'db-down', for: '1500ms' },
       ],
     });
     const run = startChaos(['schedule', file, '--no-lock']);
     await run.line(/added: the postgres proxy disabled/);
-    // Step 2 is in place while step 1 still holds.
-    expect(await lab.toxics.list('kafka')).toEqual([`chaos_kafka-latency_${run.pid}_1`]);
-    expect((await lab.toxics.proxy('postgres')).enabled).toBe(false);
+    // Step 2 is in place while step 1 still holds (looked at with the schedule frozen, so no step can end meanwhile).
+    const live = await whileFrozen(run, async () => ({ kafka: await lab.toxics.list('kafka'), postgresEnabled: (await lab.toxics.proxy('postgres')).enabled }));
+    expect(live).toEqual({ kafka: [`chaos_kafka-latency_${run.pid}_1`], postgresEnabled: false });
     await run.line(/removed: the postgres proxy disabled/);
     expect((await lab.toxics.proxy('postgres')).enabled).toBe(true);
     expect((await run.exited).code).toBe(0);
