@@ -2,7 +2,7 @@
 // The entry behind the README's commands (npm start, npm test, npm run stack, …).
 // It needs nothing but Node: it finds or fetches pnpm, installs the workspace's
 // dependencies when they are missing or stale, then runs the task.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +112,25 @@ const pnpmRun = (...a) => runOrExit(pnpm[0], [...pnpm.slice(1), ...a]);
 // TypeScript entries run on this Node with tsx's loader — no pnpm/tsx wrapper processes in between, so a
 // Ctrl-C reaches the program itself and its cleanup (e.g. removing a toxic) is never cut short by a wrapper.
 const tsx = (script, ...a) => runOrExit(process.execPath, ['--import', 'tsx', script, ...a]);
+/**
+ * A server that runs until it is stopped (npm start, the order service): this process stays in front of it and
+ * hands SIGINT and SIGTERM on, so `kill <pid>` of npm start stops the lab instead of leaving it running on its
+ * port, then exits with the server's code. The server closes once however many signals arrive (Ctrl-C reaches it
+ * from the terminal and from here).
+ */
+function tsxServer(script, ...a) {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...a], { stdio: 'inherit', cwd: ROOT });
+  const forward = (signal) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+  };
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  child.on('error', (err) => {
+    say(`could not run ${script}: ${err.message}`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
+}
 
 switch (task) {
   case 'setup':
@@ -126,7 +145,7 @@ switch (task) {
       break;
     }
     tsx('packages/stack/src/cli.ts', 'up');
-    tsx('services/lab/src/demo.ts', ...args);
+    tsxServer('services/lab/src/demo.ts', ...args);
     break;
   case 'test-scenario':
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
@@ -168,7 +187,7 @@ switch (task) {
     tsx('packages/schema/src/cli.ts', ...args);
     break;
   case 'order-service':
-    tsx('services/order-service/src/main.ts', ...args);
+    tsxServer('services/order-service/src/main.ts', ...args);
     break;
   case 'shipping':
     tsx('services/shipping/src/main.ts', ...args);

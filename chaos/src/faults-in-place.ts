@@ -5,7 +5,7 @@
 import type { LabConfig } from '@dual-write/config';
 import type { Cleanup, ToxicHelper } from '@dual-write/faults';
 import { startService, stopService } from '@dual-write/stack';
-import { findRelayProcesses, killHard, respawn } from './processes.ts';
+import { findRelayProcesses, killHard, relayOfStack, respawn } from './processes.ts';
 import { toxicName, type ChaosLedger } from './ledger.ts';
 import type { Say } from './log.ts';
 import { describeFault, type Fault } from './toggles.ts';
@@ -83,12 +83,21 @@ async function stopInPlace(ctx: FaultContext, service: 'kafka' | 'postgres', sig
   return undo;
 }
 
-/** kill -9 of every relay process; the undo starts each again with its command line, folder and environment. */
+/**
+ * kill -9 of every relay process of this stack (relayOfStack: its DATABASE_URL names the stack's PostgreSQL);
+ * relays of another stack on the machine are left alone. The undo starts each again with its command line,
+ * folder and environment.
+ */
 async function killRelaysInPlace(ctx: FaultContext): Promise<() => Promise<void>> {
   const { config, ledger, cleanup, say } = ctx;
-  const found = findRelayProcesses();
+  const all = findRelayProcesses();
+  const found = all.filter((f) => relayOfStack(config, f.spec.env));
+  const others = all.filter((f) => !found.includes(f));
+  if (others.length) {
+    say(`relay-kill: leaving ${others.length} relay process(es) of another stack alone (pid ${others.map((f) => f.pid).join(', ')}: their DATABASE_URL is not this stack's PostgreSQL at ${config.database.upstream.host}:${config.database.upstream.port})`);
+  }
   if (found.length === 0) {
-    say('relay-kill: no relay process is running (a relay inside `npm start` is not a process of its own): nothing to kill');
+    say('relay-kill: no relay process of this stack is running (a relay inside `npm start` is not a process of its own): nothing to kill');
     return async () => {};
   }
   const specs = found.filter((f) => !f.childOfRelay).map((f) => f.spec);

@@ -6,4 +6,4 @@ export { openSession, runToggle, hold, type ChaosSession } from './run-toggle.ts
 export { clearAll, type ClearReport } from './clear.ts';
 export { listState, describeToxic } from './list.ts';
 export { parseSchedule, readSchedule, runSchedule, formatTimeline, type PlayedStep, type Schedule, type ScheduleStep } from './schedule.ts';
-export { findRelayProcesses, killHard, respawn, RELAY_ENTRY, type FoundProcess, type ProcessSpec } from './processes.ts';
+export { findRelayProcesses, killHard, relayOfStack, respawn, RELAY_ENTRY, type FoundProcess, type ProcessSpec } from './processes.ts';

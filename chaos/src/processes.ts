@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
-import { DwError, type LabConfig } from '@dual-write/config';
+import { DwError, resolveConfig, type HostPort, type LabConfig } from '@dual-write/config';
 import { isAlive, layout } from '@dual-write/stack';
 
 /** What it takes to start a killed relay again: its command line, folder and environment. */
@@ -67,6 +67,27 @@ export function findRelayProcesses(filter: (env: Record<string, string>) => bool
   }
   const relayPids = new Set(found.map((f) => f.pid));
   return found.map((f) => ({ ...f, childOfRelay: relayPids.has(parentPid(f.pid) ?? -1) }));
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+const sameServer = (a: HostPort, b: HostPort) =>
+  a.port === b.port && (a.host === b.host || (LOOPBACK.has(a.host.toLowerCase()) && LOOPBACK.has(b.host.toLowerCase())));
+
+/**
+ * True when a relay running with environment `env` serves the stack `config` describes: the PostgreSQL its
+ * DATABASE_URL names (the default when unset) is the stack's server, or the stack's `postgres` proxy. A relay of
+ * another stack on the same machine (another STACK_DIR and ports), or one whose environment cannot be
+ * resolved, is not.
+ */
+export function relayOfStack(config: LabConfig, env: Record<string, string>): boolean {
+  let relay: LabConfig;
+  try {
+    relay = resolveConfig({}, env);
+  } catch {
+    return false; // such a relay could not have started: not ours to kill
+  }
+  const db = relay.database.upstream;
+  return sameServer(db, config.database.upstream) || sameServer(db, { host: '127.0.0.1', port: config.database.proxyPort });
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -4,22 +4,26 @@
  * and a chaos process killed while its fault is in place: `clear` starts again what it stopped.
  */
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withDatabase } from '@dual-write/config';
+import { resolveConfig, withDatabase } from '@dual-write/config';
 import { LAB_LOCK_KEY } from '@dual-write/faults';
 import { isAlive, kafkaAnswers, layout, runningFromPidFile } from '@dual-write/stack';
 import { useLab } from '@dual-write/testkit';
-import { findRelayProcesses, killHard } from '../src/processes.ts';
+import { findRelayProcesses, killHard, relayOfStack } from '../src/processes.ts';
 import { parseSchedule } from '../src/schedule.ts';
 import { ROOT, runChaos, startChaos } from './child.ts';
 
 const lab = useLab({ database: false });
 const STAND_IN = path.join(ROOT, 'chaos/test/fixtures/relay/src/main.ts');
+/** The database of a second stack on this machine (the ports stack-lifecycle.test.ts gives its own stack). */
+const OTHER_STACK_DB = 'postgres://postgres:postgres@127.0.0.1:55420/dual_write';
 
-function startStandIn(tag: string): number {
-  const child = spawn(process.execPath, ['--import', 'tsx', STAND_IN], { cwd: ROOT, env: { ...process.env, STAND_IN_TAG: tag }, detached: true, stdio: 'ignore' });
+function startStandIn(tag: string, env: NodeJS.ProcessEnv = {}): number {
+  const child = spawn(process.execPath, ['--import', 'tsx', STAND_IN], { cwd: ROOT, env: { ...process.env, ...env, STAND_IN_TAG: tag }, detached: true, stdio: 'ignore' });
   child.unref();
   return child.pid!;
 }
@@ -85,6 +89,69 @@ describe('relay-kill', () => {
     expect(clear.stdout).toMatch(new RegExp(`started a killed relay again \\(pid \\d+.*stopped by chaos relay-kill \\(pid ${run.pid}`));
     const again = await until('the restarted stand-in', () => standIns(tag)[0]);
     expect(again.pid).not.toBe(first);
+  });
+});
+
+describe('relay-kill and other stacks', () => {
+  it('a relay belongs to the stack whose PostgreSQL its DATABASE_URL names (directly or through its postgres proxy)', () => {
+    const stack = lab.config;
+    const port = stack.database.upstream.port;
+    expect(relayOfStack(stack, { ...process.env } as Record<string, string>)).toBe(true); // started from this environment
+    expect(relayOfStack(stack, { DATABASE_URL: `postgres://u:p@localhost:${port}/soak_db` })).toBe(true); // another database, same server
+    expect(relayOfStack(stack, { DATABASE_URL: `postgres://u:p@127.0.0.1:${stack.database.proxyPort}/x` })).toBe(true); // through the proxy
+    expect(relayOfStack(stack, { DATABASE_URL: OTHER_STACK_DB })).toBe(false);
+    expect(relayOfStack(stack, { DATABASE_URL: `postgres://u:p@db.example.com:${port}/x` })).toBe(false);
+    expect(relayOfStack(stack, { DATABASE_URL: 'not a url' })).toBe(false); // such a relay cannot have started
+    // The same rule seen from the other stack.
+    const other = resolveConfig({ DATABASE_URL: OTHER_STACK_DB, POSTGRES_PROXY_PORT: 55421 });
+    expect(relayOfStack(other, { DATABASE_URL: OTHER_STACK_DB })).toBe(true);
+    expect(relayOfStack(other, { DATABASE_URL: lab.config.database.url })).toBe(false);
+  });
+
+  it('kills the relays of this stack only: a relay of another stack (its DATABASE_URL elsewhere) keeps running', async () => {
+    const tag = `t${Date.now()}`;
+    const foreignTag = `${tag}-other`;
+    tags.push(tag, foreignTag);
+    const ours = startStandIn(tag, { DATABASE_URL: lab.config.database.url });
+    const foreign = startStandIn(foreignTag, { DATABASE_URL: OTHER_STACK_DB });
+    await until('both stand-ins', () => (standIns(tag).length && standIns(foreignTag).length ? true : undefined));
+    const run = await runChaos(['relay-kill', '--for', '300ms', '--no-lock']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(isAlive(ours)).toBe(false);
+    expect(isAlive(foreign)).toBe(true);
+    expect(standIns(foreignTag).map((p) => p.pid)).toEqual([foreign]);
+    expect(run.stdout).toMatch(new RegExp(`leaving \\d+ relay process\\(es\\) of another stack alone \\(pid [^:]*\\b${foreign}\\b`));
+    expect(run.stdout).not.toMatch(new RegExp(`killed with SIGKILL \\(pid [^)]*\\b${foreign}\\b`));
+    // Ours was started again; the other stack's relay was never part of the fault.
+    await until('the restarted stand-in', () => standIns(tag)[0]);
+  });
+});
+
+describe('a step that fails', () => {
+  it('exits 1, and what the run had already put in place is removed: no toxic left, no record left', async () => {
+    // A stack folder with no Kafka of its own: the schedule's kafka-restart finds nothing to stop and fails
+    // (DW_STACK_NOT_RUNNING) while the first step's latency toxic is on the kafka proxy.
+    const stackDir = mkdtempSync(path.join(os.tmpdir(), 'dw-chaos-fail-'));
+    try {
+      const file = path.join(stackDir, 'failing.json');
+      writeFileSync(file, JSON.stringify({ steps: [{ at: '0s', toggle: 'kafka-latency', options: { ms: 20 }, for: '60s' }, { at: '500ms', toggle: 'kafka-restart', for: '1s' }] }));
+      const run = startChaos(['schedule', file, '--no-lock'], { STACK_DIR: stackDir, KAFKA_MANAGED: 'true' });
+      await run.line(/added: latency 20 ms/);
+      expect(await lab.toxics.list('kafka')).toHaveLength(1); // in place before the failure
+      const { code } = await run.exited;
+      expect(code, run.stderr()).toBe(1);
+      expect(run.stderr()).toContain('[DW_STACK_NOT_RUNNING] kafka is not running');
+      expect(run.stdout()).toMatch(/removed: latency 20 ms .*chaos_kafka-latency_/);
+      expect(await lab.toxics.list('kafka')).toEqual([]);
+      expect(await lab.toxics.list('postgres')).toEqual([]);
+      expect((await lab.toxics.proxy('kafka')).enabled).toBe(true);
+      const runDir = path.join(stackDir, 'run');
+      expect(existsSync(runDir) ? readdirSync(runDir).filter((f) => f.startsWith('chaos-')) : []).toEqual([]);
+      // The main stack's broker was not touched.
+      expect(await kafkaAnswers(lab.config.kafka.brokers)).toBe(true);
+    } finally {
+      rmSync(stackDir, { recursive: true, force: true });
+    }
   });
 });
 

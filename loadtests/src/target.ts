@@ -10,7 +10,8 @@ export async function resolveTarget(opts: { config: LabConfig; baseUrl?: string;
   if (!baseUrl) {
     const { config } = opts;
     opts.progress('starting the order service (with shipping and billing) in-process…');
-    const system = await startSystem({ config, port: 0, log: () => {}, ...opts.system });
+    // No relay /metrics server: the fixed RELAY_PORT (9464) belongs to `npm start`'s relay, which may be running.
+    const system = await startSystem({ config, port: 0, log: () => {}, relayPort: false, ...opts.system });
     opts.cleanup.defer('stop the in-process system', () => system.stop());
     baseUrl = system.url;
     opts.progress(`order service on ${baseUrl}: pool of ${config.orderService.poolMax} connections, acquire timeout ${config.orderService.poolAcquireTimeoutMs} ms`);
