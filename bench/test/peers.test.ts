@@ -5,12 +5,17 @@
  * its test with the reason prepare() gave.
  */
 import { describe, expect, it } from 'vitest';
+import { useLab } from '@dual-write/testkit';
 import { isAlive } from '../../packages/stack/src/process.ts';
 import { isListening } from '../../packages/stack/src/net.ts';
 import { labConfig } from '../src/peers/common.ts';
 import { debeziumPeer, type DebeziumPeer } from '../src/peers/debezium.ts';
 import { pgTransactionalOutboxPeer, type PgTransactionalOutboxPeer } from '../src/peers/pg-transactional-outbox.ts';
 import type { DrainWorkload } from '../src/types.ts';
+
+// The peers start PostgreSQL servers and a Kafka Connect worker next to the stack and drain onto its Kafka:
+// like every file that starts or faults services, this one holds the lab lock (also under `pnpm turbo test`).
+useLab({ database: false });
 
 const lines: string[] = [];
 const progress = (line: string) => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import { loadOutboxMigrations, migrateOutbox, pgExecutor } from '../src/index.ts';
 
@@ -13,6 +13,13 @@ async function client(): Promise<pg.Client> {
   await c.connect();
   return c;
 }
+
+// Each test starts from an empty database and sets up what it needs: none depends on another's leftovers.
+beforeEach(async () => {
+  const c = await client();
+  await c.query('drop schema public cascade; create schema public');
+  await c.end();
+});
 
 describe('migrateOutbox', () => {
   it('run by two processes at the same moment: one applies everything, the other nothing, and one schema results', async () => {
@@ -46,6 +53,7 @@ describe('migrateOutbox', () => {
 
   it('a second run applies nothing; a pg.Pool works too (one connection is checked out for the transaction)', async () => {
     const pool = lab.pool({ max: 2 });
+    expect((await migrateOutbox(pool)).applied).toHaveLength(loadOutboxMigrations().length);
     expect((await migrateOutbox(pool)).applied).toEqual([]);
     expect((await migrateOutbox(pgExecutor(pool))).alreadyApplied).toBe(loadOutboxMigrations().length);
     await pool.end();
@@ -55,8 +63,7 @@ describe('migrateOutbox', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'outbox-mig-'));
     writeFileSync(path.join(dir, '000001_a.sql'), 'create table t_a (id int);');
     const c = await client();
-    await c.query('drop table outbox_migrations');
-    await migrateOutbox(c, { dir });
+    expect((await migrateOutbox(c, { dir })).applied).toEqual(['000001_a']);
     writeFileSync(path.join(dir, '000001_a.sql'), 'create table t_a (id bigint);');
     await expect(migrateOutbox(c, { dir })).rejects.toThrow(/changed after it was applied/);
     await c.end();

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import { loadMigrations, migrate, seedDemoData, verifyPassword, DEMO_USER } from '../src/index.ts';
 
@@ -13,6 +13,13 @@ async function client(): Promise<pg.Client> {
   await c.connect();
   return c;
 }
+
+// Each test starts from an empty database and sets up what it needs: none depends on another's leftovers.
+beforeEach(async () => {
+  const c = await client();
+  await c.query('drop schema public cascade; create schema public');
+  await c.end();
+});
 
 describe('migrate', () => {
   it('applies every migration once, even when two processes migrate at the same moment', async () => {
@@ -31,6 +38,7 @@ describe('migrate', () => {
 
   it('a second run applies nothing; seeding twice leaves one demo user whose password verifies', async () => {
     const c = await client();
+    expect((await migrate(c)).applied).toHaveLength(loadMigrations().length);
     expect((await migrate(c)).applied).toEqual([]);
     await seedDemoData(c);
     await seedDemoData(c);
@@ -45,8 +53,7 @@ describe('migrate', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'mig-'));
     writeFileSync(path.join(dir, '000001_a.sql'), 'create table t_a (id int);');
     const c = await client();
-    await c.query('drop table dw_migrations');
-    await migrate(c, { dir });
+    expect((await migrate(c, { dir })).applied).toEqual(['000001_a']);
     writeFileSync(path.join(dir, '000001_a.sql'), 'create table t_a (id bigint);');
     await expect(migrate(c, { dir })).rejects.toThrow(/changed after it was applied/);
     await c.end();

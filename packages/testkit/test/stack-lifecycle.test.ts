@@ -1,6 +1,8 @@
 /**
  * `stack up` / `down` on a second, independent stack (own folder, own ports), so the stack the other
- * tests use is never disturbed. Downloads are shared through STACK_CACHE_DIR.
+ * tests use is never disturbed. Downloads are shared through STACK_CACHE_DIR. Starting a second Kafka and
+ * PostgreSQL loads the machine every test shares, so the file holds the lab lock like the other files that
+ * start, stop or fault services; each test brings the second stack to the state it needs itself.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -8,6 +10,9 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
 import { isAlive, stackDown, stackStatus, stackUp } from '@dual-write/stack';
+import { useLab } from '../src/index.ts';
+
+useLab({ database: false });
 
 const main = resolveConfig();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-stack-'));
@@ -31,20 +36,23 @@ afterAll(async () => {
 });
 
 describe('stack up / down', () => {
-  const pids: number[] = [];
-
   it('up starts toxiproxy, postgres and kafka and reports where each listens', async () => {
-    const statuses = await stackUp({ config });
+    await stackDown({ config }); // from nothing running
+    const lines: string[] = [];
+    const statuses = await stackUp({ config, progress: (l) => lines.push(l) });
     expect(statuses.map((s) => [s.name, s.state])).toEqual([
       ['toxiproxy', 'running'],
       ['postgres', 'running'],
       ['kafka', 'running'],
     ]);
-    for (const s of statuses) pids.push(s.pid!);
+    expect(statuses.every((s) => s.pid !== undefined && isAlive(s.pid))).toBe(true);
+    expect(lines.filter((l) => /: started \(pid \d+\)/.test(l))).toHaveLength(3);
     expect(statuses.find((s) => s.name === 'kafka')!.listens.join(' ')).toContain('127.0.0.1:39095');
   });
 
   it('up a second time is a no-op: same processes, nothing started', async () => {
+    const pids = (await stackUp({ config })).map((s) => s.pid);
+    expect(pids.every((p) => p !== undefined)).toBe(true);
     const lines: string[] = [];
     const statuses = await stackUp({ config, progress: (l) => lines.push(l) });
     expect(statuses.map((s) => s.pid)).toEqual(pids);
@@ -53,6 +61,8 @@ describe('stack up / down', () => {
   });
 
   it('down stops every process it started and nothing else', async () => {
+    const pids = (await stackUp({ config })).map((s) => s.pid!);
+    expect(pids.filter(isAlive)).toHaveLength(3);
     const { stopped, leftRunning } = await stackDown({ config });
     expect(stopped.sort()).toEqual(['kafka', 'postgres', 'toxiproxy']);
     expect(leftRunning).toEqual([]);

@@ -130,9 +130,14 @@ async function main(argv: string[]): Promise<number> {
     for (const r of rows) console.log(`${r.damage ? '✗' : '✓'} ${r.scenario} · ${r.strategy}: ${r.summary}`);
     console.log(`\nfull reports: ${path.relative(process.cwd(), file)}`);
   }
-  const asExpected = rows.every((r) => (r.strategy.startsWith('naive') ? r.damage : !r.damage));
-  console.log(asExpected ? 'every naive row shows its damage; every outbox row is consistent' : 'UNEXPECTED: a row did not behave as its strategy should (see above)');
-  return asExpected ? 0 : 1;
+  const code = scenarioExitCode(rows);
+  console.log(code === 0 ? 'every naive row shows its damage; every outbox row is consistent' : 'UNEXPECTED: a row did not behave as its strategy should (see above)');
+  return code;
+}
+
+/** 0 when every naive row shows its damage and every outbox row none; 1 otherwise. */
+export function scenarioExitCode(rows: readonly Pick<ScenarioRow, 'strategy' | 'damage'>[]): 0 | 1 {
+  return rows.every((r) => (r.strategy.startsWith('naive') ? r.damage : !r.damage)) ? 0 : 1;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

@@ -148,6 +148,11 @@ async function main(argv: string[]): Promise<number> {
     for (const r of results) console.log(`${r.damage.length ? '✗' : '✓'} ${r.strategy}: ${r.damage.length ? r.damage.join('; ') : 'nothing lost, nothing invented, nothing applied twice'}`);
     console.log(`\nresults: ${path.relative(process.cwd(), file)}`);
   }
+  return soakExitCode(results);
+}
+
+/** 1 when an outbox run lost, invented or applied twice anything (its `damage`); naive damage is the expected contrast. */
+export function soakExitCode(results: readonly Pick<SoakResult, 'strategy' | 'damage'>[]): 0 | 1 {
   return results.every((r) => r.strategy !== 'outbox' || r.damage.length === 0) ? 0 : 1;
 }
 
