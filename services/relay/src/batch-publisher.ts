@@ -53,6 +53,8 @@ export interface BatchPublisherDeps {
   sleep: (ms: number) => Promise<void>;
   onPublished: (rows: OutboxRow[], topic: string) => void;
   onKafkaUnavailable: (error: string, retryInMs: number, attempt: number) => void;
+  /** The database failed a statement of the batch (logged here); the relay's state and `database-error` event follow it. */
+  onDatabaseError: (error: string) => void;
 }
 
 const keyOf = (row: OutboxRow) => `${row.aggregatetype}\u0000${row.aggregateid}`;
@@ -196,6 +198,7 @@ export class BatchPublisher {
         return true;
       } catch (err) {
         this.d.log.warn({ err: (err as Error).message, rows: items.length }, 'could not delete published rows; retrying (they would be republished after a restart)');
+        this.d.onDatabaseError(`could not delete ${items.length} published row(s): ${(err as Error).message}`);
         if (this.d.shouldAbandon()) return false;
         await this.d.sleep(backoffDelay(attempt, this.d.opts.retryBackoff));
       }

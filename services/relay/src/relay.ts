@@ -195,6 +195,7 @@ class OutboxRelay implements Relay {
       shouldAbandon: () => this.stopping !== undefined && Date.now() >= this.stopDeadline,
       sleep: (ms) => this.sleep(ms),
       onPublished: (rows, topic) => this.onPublished(rows, topic),
+      onDatabaseError: (error) => this.noteDatabaseError(error, { logged: true }),
       onKafkaUnavailable: (error, retryInMs, attempt) => {
         this.lastError = error;
         if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
@@ -303,10 +304,10 @@ class OutboxRelay implements Relay {
     }
   }
 
-  private noteDatabaseError(message: string): void {
+  private noteDatabaseError(message: string, opts: { logged?: boolean } = {}): void {
     this.databaseUp = false;
     this.lastError = message;
-    this.log.warn({ error: message }, 'database error; retrying');
+    if (!opts.logged) this.log.warn({ error: message }, 'database error; retrying');
     this.events.emit('database-error', { error: message });
   }
 
