@@ -21,12 +21,6 @@ import { capturingLogger, relayBackends, relayEvent, violationsBeyondRedeliverie
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));
 afterEach(cleanupRelays);
-// A failed test must not leave its writer committing into the next test's tables.
-const writers = new Set<KeyedWriter>();
-afterEach(async () => {
-  await Promise.all([...writers].map((w) => w.stop().catch(() => {})));
-  writers.clear();
-});
 
 const keys = Array.from({ length: 12 }, (_, i) => `account-${i}`);
 
@@ -35,7 +29,6 @@ async function relayUnderLoad(topic: string): Promise<{ relay: Relay; writer: Ke
   const log = capturingLogger('info');
   const relay = await relayOn(lab, topic, { logger: log.logger, batchSize: 50, retryBackoff: { initialMs: 100, maxMs: 1000 } });
   const writer = new KeyedWriter(lab.pool({ max: 2 }), keys, 2).start({ max: 20_000, paceMs: 5 });
-  writers.add(writer);
   await relayEvent(relay, 'published', '100 messages published', (p) => p.total >= 100);
   return { relay, writer, log };
 }
@@ -131,7 +124,6 @@ describe('PostgreSQL failing under the relay', () => {
     const topic = await lab.topic('real-restart', 3);
     // A backlog written before the restart (a writer's own connections die with the server too).
     const writer = new KeyedWriter(lab.pool({ max: 2 }), keys, 10).start({ max: 3000 });
-    writers.add(writer);
     await writer.finished();
     const log = capturingLogger('info');
     const relay = await relayOn(lab, topic, { logger: log.logger, batchSize: 20, retryBackoff: { initialMs: 100, maxMs: 1000 } });

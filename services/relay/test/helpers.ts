@@ -82,6 +82,7 @@ export class KeyedWriter {
 
   /** Writes until stop() or `max` messages; `paceMs` between transactions keeps the stream going for a while. */
   start(opts: { max: number; paceMs?: number }): this {
+    writers.add(this);
     this.done = (async () => {
       const client = await this.pool.connect();
       try {
@@ -124,9 +125,15 @@ export class KeyedWriter {
 
 const running = new Set<Relay>();
 const children = new Set<RelayProcess>();
+const writers = new Set<KeyedWriter>();
 
-/** For afterEach: stops the relays and kills the relay processes a (failed) test left behind. */
+/**
+ * For afterEach: stops the writers (a failed test must not go on committing into the next test's tables), the
+ * relays, and kills the relay processes a (failed) test left behind.
+ */
 export async function cleanupRelays(): Promise<void> {
+  await Promise.all([...writers].map((w) => w.stop().catch(() => {})));
+  writers.clear();
   for (const child of children) if (child.child.exitCode === null && child.child.signalCode === null) child.child.kill('SIGKILL');
   children.clear();
   await Promise.all([...running].map((r) => r.stop().catch(() => {})));

@@ -18,12 +18,6 @@ import { relayEvent, violationsBeyondRedeliveries } from './fault-helpers.ts';
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));
 afterEach(cleanupRelays);
-// A failed test must not leave its writer committing into the next test's tables.
-const writers = new Set<KeyedWriter>();
-afterEach(async () => {
-  await Promise.all([...writers].map((w) => w.stop().catch(() => {})));
-  writers.clear();
-});
 
 const keys = Array.from({ length: 24 }, (_, i) => `account-${i}`);
 /** How long the survivor gets to claim the dead relay's slots: 8 × its rebalanceIntervalMs (500 ms, relayOn's). */
@@ -57,7 +51,6 @@ async function killOneOfTwo(topic: string, survivorOpts: RelayOptions = {}): Pro
   });
   await halved;
   const writer = new KeyedWriter(lab.pool({ max: 2 }), keys, 3).start({ max: 20_000, paceMs: 2 });
-  writers.add(writer);
   let victimPublished = 0;
   await victim.waitForLine((l) => l.msg === 'batch' && (victimPublished += Number(l.published)) >= 60, '60 messages published by the relay process', 60_000);
   if (survivor.stats().published === 0) await relayEvent(survivor, 'published', 'the survivor publishing');
