@@ -16,10 +16,11 @@ export interface EnqueueOptions {
 export const MAX_MESSAGES_PER_CALL = 10_000;
 
 // One statement for any number of messages: a JSON array in one parameter, expanded in order, so the rows'
-// positions follow the array's order (and every executor binds it the same way).
+// positions follow the array's order (and every executor binds it the same way). The parameter is text cast to
+// jsonb, so a client that JSON-encodes jsonb parameters itself (postgres.js) sends the array as it is.
 const INSERT_SQL = `insert into outbox (id, aggregatetype, aggregateid, type, payload, headers)
 select (e.v->>'id')::uuid, e.v->>'aggregatetype', e.v->>'aggregateid', e.v->>'type', e.v->'payload', e.v->'headers'
-from jsonb_array_elements($1::jsonb) with ordinality as e(v, n)
+from jsonb_array_elements($1::text::jsonb) with ordinality as e(v, n)
 order by e.n`;
 
 /**

@@ -29,6 +29,11 @@ export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, typ
 export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult } from './migrate.ts';
 export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
 export { sequelizeExecutor } from './adapters/sequelize.ts';
+export { knexExecutor } from './adapters/knex.ts';
+export { kyselyExecutor } from './adapters/kysely.ts';
+export { postgresJsExecutor } from './adapters/postgres-js.ts';
+export { drizzleExecutor, type DrizzlePgTransaction } from './adapters/drizzle.ts';
+export { typeormExecutor } from './adapters/typeorm.ts';
 export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
 export { sqlState } from './sql-errors.ts';
 export { OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';
