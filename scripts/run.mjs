@@ -39,6 +39,7 @@ Tasks:
                    relay drain vs the raw producer, latency NOTIFY on/off, API throughput, scale-out, peers,
                    CPU profile → results/bench-<time>/ (report.md, results.json, SVG charts); --quick for CI,
                    --only <ids>, --publish (docs/performance/ + README); --help for the rest
+  lint [args]      ESLint (typescript-eslint's recommended rules, eslint.config.js) over the whole tree
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 
@@ -215,6 +216,9 @@ switch (task) {
     break;
   case 'turbo':
     pnpmRun('exec', 'turbo', 'run', ...args);
+    break;
+  case 'lint':
+    pnpmRun('exec', 'eslint', '.', ...args);
     break;
   case 'pnpm':
     pnpmRun(...args);

@@ -100,11 +100,9 @@ export function summariseProfile(file: string, window?: { fromUs: number; toUs: 
     inWindow++;
     selfUs.set(profile.samples[i]!, (selfUs.get(profile.samples[i]!) ?? 0) + Math.max(0, dt));
   }
-  let windowed = window !== undefined;
-  if (window && inWindow === 0) {
-    windowed = false;
-    return summariseProfile(file, undefined, top);
-  }
+  // No sample inside the window (a clock mismatch): the whole profile, marked not windowed.
+  if (window && inWindow === 0) return summariseProfile(file, undefined, top);
+  const windowed = window !== undefined;
   const groups = new Map<string, number>();
   const callers = new Map<string, number>();
   const fns = new Map<string, { fn: string; where: string; group: string; us: number }>();

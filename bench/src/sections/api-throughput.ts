@@ -255,7 +255,7 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
     let outboxDrain: DrainFigures | undefined;
     let audit: ApiThroughputData['audit'];
     let pgbench: ApiThroughputData['pgbench'];
-    let excludedRounds: number[] = [];
+    let excludedRounds: number[];
     try {
       app = await buildApp({ config, databaseUrl, directDatabaseUrl: databaseUrl, topic, benchmark: true });
       await app.fastify.listen({ host: '127.0.0.1', port: 0 });

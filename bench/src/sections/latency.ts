@@ -3,7 +3,7 @@
  * (off = it polls every pollIntervalMs only; RELAY_LISTEN=false). The reference for "on" is "off" measured in
  * the same run: the ratio on ÷ off is what LISTEN/NOTIFY buys.
  */
-import { config, fmtMs, fmtRate, fmtRatio, ratio, round } from '../lib/common.ts';
+import { config, fmtMs, fmtRate, ratio, round } from '../lib/common.ts';
 import { LatencyRig, type LatencyPoint } from '../lib/latency.ts';
 import type { BenchSection, LatencyWorkload, SectionContext, SectionResult } from '../types.ts';
 

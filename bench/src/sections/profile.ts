@@ -32,7 +32,7 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
   if (!pgPid) notes.push(`PostgreSQL's process (listening on ${pgPort}) not found: its CPU time is not shown.`);
   if (!kafkaPid) notes.push(`Kafka's process (listening on ${kafkaPort}) not found: its CPU time is not shown.`);
   let seconds = NaN;
-  let cpu: { process: string; cpuSeconds: number; coresBusy: number; share: number }[] = [];
+  let cpu: { process: string; cpuSeconds: number; coresBusy: number; share: number }[];
   let summary: ProfileSummary | undefined;
   let profileFile: string | undefined;
   let audit: TopicAudit | undefined;

@@ -2,6 +2,8 @@
 
 /** What the outbox library needs from a database connection: run one statement with `$1…` parameters. */
 export interface SqlExecutor {
+  // Rows come back as the driver gives them; each caller knows the shape of its own statement.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   query(text: string, values?: readonly unknown[]): Promise<{ rows: any[]; rowCount: number | null }>;
 }
 

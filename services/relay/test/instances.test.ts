@@ -29,7 +29,8 @@ function settled(relays: Relay[]): Promise<void> {
     const done = (err?: Error) => {
       clearTimeout(timer);
       for (const r of relays) r.events.off('slots', check);
-      err ? reject(err) : resolve();
+      if (err) reject(err);
+      else resolve();
     };
     for (const r of relays) r.events.on('slots', check);
   });

@@ -12,6 +12,7 @@ import type { Transaction } from 'kysely';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction of any database schema
 export function kyselyExecutor(trx: Transaction<any>): SqlExecutor {
   requireTransaction('kyselyExecutor', trx, typeof trx?.executeQuery === 'function' && trx?.isTransaction === true, 'kyselyExecutor(trx) inside db.transaction().execute(async (trx) => …)');
   return {

@@ -11,6 +11,7 @@ import type { ParameterOrJSON, TransactionSql } from 'postgres';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever custom types the caller's sql instance has
 export function postgresJsExecutor(tx: TransactionSql<any>): SqlExecutor {
   requireTransaction('postgresJsExecutor', tx, typeof tx?.unsafe === 'function' && typeof tx?.savepoint === 'function', 'postgresJsExecutor(tx) inside sql.begin(async (tx) => …)');
   return {

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import pg from 'pg';
 import { runAudit } from '@dual-write/audit';
-import { formatDuration, runSchedule, type PlayedStep, type Schedule } from '@dual-write/chaos';
+import { runSchedule, type PlayedStep, type Schedule } from '@dual-write/chaos';
 import { withDatabase, type LabConfig } from '@dual-write/config';
 import { Cleanup } from '@dual-write/faults';
 import { clearLeftoverFaults, recreateDatabaseAndTopic } from '../scratch.ts';
