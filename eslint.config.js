@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/.stack/**', 'results/**', 'docs/performance/**', '**/.turbo/**', '**/coverage/**'] },
+  { ignores: ['**/node_modules/**', '**/dist/**', '**/.stack/**', 'results/**', 'docs/performance/**', '**/.turbo/**', '**/coverage/**', '**/.prisma-client/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -34,6 +34,7 @@ export { kyselyExecutor } from './adapters/kysely.ts';
 export { postgresJsExecutor } from './adapters/postgres-js.ts';
 export { drizzleExecutor, type DrizzlePgTransaction } from './adapters/drizzle.ts';
 export { typeormExecutor } from './adapters/typeorm.ts';
+export { prismaExecutor, type PrismaTransactionClient } from './adapters/prisma.ts';
 export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
 export { sqlState } from './sql-errors.ts';
 export { OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';

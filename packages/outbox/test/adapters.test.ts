@@ -4,7 +4,13 @@
  * outbox row with it; a commit keeps the rows in order; and the inbox's insert reports its row count, so a
  * redelivery is seen as a duplicate.
  */
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { sql as drizzleSql } from 'drizzle-orm';
 import knex from 'knex';
@@ -15,7 +21,7 @@ import { DataSource } from 'typeorm';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DwError } from '@dual-write/config';
 import { useLab } from '@dual-write/testkit';
-import { drizzleExecutor, enqueue, knexExecutor, kyselyExecutor, migrateOutbox, pgExecutor, postgresJsExecutor, processOnce, typeormExecutor, type SqlExecutor } from '../src/index.ts';
+import { drizzleExecutor, enqueue, knexExecutor, kyselyExecutor, migrateOutbox, pgExecutor, postgresJsExecutor, prismaExecutor, processOnce, typeormExecutor, type PrismaTransactionClient, type SqlExecutor } from '../src/index.ts';
 import { toQuestionMarks } from '../src/adapters/knex.ts';
 
 const lab = useLab({ initSql: async (c) => void (await migrateOutbox(c)) });
@@ -33,7 +39,41 @@ interface Client {
   close(): Promise<void>;
 }
 
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+interface GeneratedPrismaClient extends PrismaTransactionClient {
+  $transaction<T>(fn: (tx: PrismaTransactionClient) => Promise<T>): Promise<T>;
+  $disconnect(): Promise<void>;
+}
+
+/**
+ * `prisma generate` for test/prisma/schema.prisma into test/.prisma-client. Prisma's CLI fetches its schema engine
+ * from binaries.prisma.sh before it generates anything, though generating never runs it; where that host is out
+ * of reach (as on this project's CI), PRISMA_SCHEMA_ENGINE_BINARY points it at a stand-in file instead. The client
+ * itself needs no engine: it runs on the `pg` driver through @prisma/adapter-pg.
+ */
+async function generatedPrismaClient(): Promise<new (opts: { adapter: unknown }) => GeneratedPrismaClient> {
+  const standIn = path.join(mkdtempSync(path.join(tmpdir(), 'prisma-')), 'schema-engine');
+  writeFileSync(standIn, '#!/bin/sh\nexit 1\n', { mode: 0o755 });
+  const cli = path.join(HERE, '..', 'node_modules', 'prisma', 'build', 'index.js');
+  const r = spawnSync(process.execPath, [cli, 'generate', '--schema', path.join(HERE, 'prisma', 'schema.prisma')], {
+    encoding: 'utf8',
+    env: { ...process.env, PRISMA_SCHEMA_ENGINE_BINARY: process.env.PRISMA_SCHEMA_ENGINE_BINARY ?? standIn, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+  });
+  if (r.status !== 0) throw new Error(`prisma generate failed (${r.status}): ${r.stdout}${r.stderr}`);
+  const mod = (await import(pathToFileURL(path.join(HERE, '.prisma-client', 'client.ts')).href)) as { PrismaClient: new (opts: { adapter: unknown }) => GeneratedPrismaClient };
+  return mod.PrismaClient;
+}
+
 const CLIENTS: Record<string, () => Promise<Client>> = {
+  prisma: async () => {
+    const PrismaClient = await generatedPrismaClient();
+    const prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: lab.db.url, max: 3 }) });
+    return {
+      run: (fn) => prisma.$transaction(async (tx) => fn(prismaExecutor(tx), async () => who((await tx.$queryRawUnsafe<Backend[]>(WHO))[0]))),
+      close: () => prisma.$disconnect(),
+    };
+  },
   pg: async () => {
     const pool = new pg.Pool({ connectionString: lab.db.url, max: 3 });
     return {
@@ -176,7 +216,7 @@ describe('negative control', () => {
 
 describe('adapter edges', () => {
   it('each adapter refuses what is not a transaction, naming the fix', () => {
-    for (const make of [() => knexExecutor(undefined as never), () => kyselyExecutor({} as never), () => postgresJsExecutor(undefined as never), () => drizzleExecutor({} as never), () => typeormExecutor({ queryRunner: { isTransactionActive: false } } as never)]) {
+    for (const make of [() => prismaExecutor({ $queryRawUnsafe: () => {} } as never), () => knexExecutor(undefined as never), () => kyselyExecutor({} as never), () => postgresJsExecutor(undefined as never), () => drizzleExecutor({} as never), () => typeormExecutor({ queryRunner: { isTransactionActive: false } } as never)]) {
       let err: unknown;
       try {
         make();
