@@ -7,5 +7,5 @@ export type { ServiceStatus, Progress } from './types.ts';
 // The building blocks, for tools that run services of their own next to the stack (the benchmark's peers).
 export { canConnect, postgresBinaries, serverUser } from './postgres.ts';
 export { run, runToLog, startDetached, stopFromPidFile, tailFile } from './process.ts';
-export { isListening, pidListeningOn, whoListensOn } from './net.ts';
+export { freePort, isListening, pidListeningOn, whoListensOn } from './net.ts';
 export { requireJava17, requireMaven } from './prerequisites.ts';

@@ -66,3 +66,19 @@ export function whoListensOn(port: number): string | undefined {
     return `pid ${pid}`;
   }
 }
+
+/**
+ * A TCP port nobody listens on at 127.0.0.1, below Linux's ephemeral range (32768+), so no client socket of
+ * another process takes it before the caller binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    const free = await new Promise<boolean>((resolve) => {
+      const server = net.createServer();
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return port;
+  }
+}

@@ -7,12 +7,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DwError, resolveConfig, type ConfigOverrides } from '@dual-write/config';
 import { layout } from '../src/layout.ts';
+import { freePort } from '../src/net.ts';
 import { startPostgres } from '../src/postgres.ts';
 import { isAlive, stopFromPidFile } from '../src/process.ts';
 import { startToxiproxy } from '../src/toxiproxy.ts';
@@ -32,19 +32,6 @@ function scratchConfig(overrides: ConfigOverrides) {
   dirs.push(dir);
   const config = resolveConfig({ STACK_DIR: dir, STACK_CACHE_DIR: path.join(dir, 'cache'), ...overrides });
   return { config, paths: layout(config) };
-}
-
-/** A free port below Linux's ephemeral range (32768+), so no client socket takes it meanwhile. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const s = net.createServer();
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
 }
 
 /** Another program holding `port`: a node process with a recognisable command line that drops every connection. */

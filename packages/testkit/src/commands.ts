@@ -3,7 +3,6 @@
  * they start — for the tests of the entry points (`npm start`, `npm run order-service`, `npm run migrate`, …).
  */
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import net from 'node:net';
 
 export interface RunningCommand {
   child: ChildProcess;
@@ -72,18 +71,3 @@ export async function runCommand(command: string, args: string[], opts: SpawnOpt
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
-/**
- * A TCP port nobody listens on at 127.0.0.1, below Linux's ephemeral range (32768+), so no client socket of
- * another process takes it before the caller binds it.
- */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = 20_000 + Math.floor(Math.random() * 12_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-}
