@@ -206,7 +206,7 @@ switch (task) {
     tsx('services/relay/src/main.ts', ...args);
     break;
   case 'dead-letters':
-    tsx('services/relay/src/dead-letters-cli.ts', ...args);
+    tsx('services/relay/src/dead-letters.ts', ...args);
     break;
   case 'bench':
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');

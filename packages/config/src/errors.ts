@@ -1,7 +1,8 @@
 /**
  * Every error this project raises on purpose carries a stable `code` and a `hint`
  * that tells the reader what to do about it. The registry below is the single list
- * of codes; a test checks that each one is documented in docs/errors.md.
+ * of the lab's codes; a test checks that each one is documented in docs/errors.md. The outbox and the relay are
+ * products of their own: their errors (OutboxError, RelayError: DW_OUTBOX_*, DW_RELAY_*) are listed in their READMEs.
  */
 export const ERROR_CODES = {
   DW_CONFIG_INVALID: 'A setting has a value that cannot be used.',
@@ -22,11 +23,6 @@ export const ERROR_CODES = {
   DW_NOT_FOUND: 'The requested entity does not exist.',
   DW_AUDIT_SOURCE_MISSING: 'The table or topic the auditor was pointed at does not exist.',
   DW_AUDIT_UNREACHABLE: 'The auditor could not reach the database or the broker.',
-  DW_OUTBOX_INVALID_MESSAGE: 'A message given to the outbox (enqueue, processOnce, dead letters) is invalid.',
-  DW_OUTBOX_NOT_MIGRATED: 'The outbox tables do not exist in the database.',
-  DW_RELAY_UNREACHABLE: 'The relay could not reach its database at start.',
-  DW_RELAY_SLOTS_MISMATCH: 'Another relay instance on the same database uses a different slot count.',
-  DW_RELAY_DRAIN_TIMEOUT: 'The relay did not drain the outbox within the given time.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -54,6 +50,17 @@ export class DwError extends Error {
   }
 }
 
-export function isDwError(err: unknown): err is DwError {
-  return err instanceof DwError;
+/** The shape every coded error of this repository has: the lab's DwError, and the outbox's and relay's errors. */
+export interface CodedErrorLike extends Error {
+  readonly code: string;
+  readonly hint: string;
+  format(): string;
+  toJSON(): Record<string, unknown>;
+}
+
+/** A DwError, or an error of the outbox or relay packages (same shape, codes DW_OUTBOX_* / DW_RELAY_*). */
+export function isDwError(err: unknown): err is CodedErrorLike {
+  if (err instanceof DwError) return true;
+  const e = err as Partial<CodedErrorLike> | null;
+  return err instanceof Error && typeof e?.code === 'string' && e.code.startsWith('DW_') && typeof e.hint === 'string' && typeof e.format === 'function' && typeof e.toJSON === 'function';
 }

@@ -8,7 +8,7 @@
  * - discard: deletes it; the key's parked messages then flow. Consumers never see the discarded event.
  * Each is one statement, so it is atomic on any executor (a pool is fine).
  */
-import { DwError } from '@dual-write/config';
+import { OutboxError } from './errors.ts';
 import type { DeadLetter, SqlExecutor } from './types.ts';
 import { isUuid } from './validate.ts';
 import { withOutboxHint } from './sql-errors.ts';
@@ -21,7 +21,7 @@ export interface DeadLetterSummary extends DeadLetter {
 const COLUMNS = 'd.id, d.aggregatetype, d.aggregateid, d.type, d.payload, d.headers, d.created_at, d.position::text as position, d.transaction_id::text as transaction_id, d.attempts, d.error, d.failed_at';
 
 function checkId(id: string): void {
-  if (!isUuid(id)) throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `A dead letter id is a UUID; got ${JSON.stringify(id)}.`, 'Copy the id from `npm run dead-letters -- list`.');
+  if (!isUuid(id)) throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `A dead letter id is a UUID; got ${JSON.stringify(id)}.`, 'Copy the id from `npm run dead-letters -- list`.');
 }
 
 async function run<T>(fn: () => Promise<T>): Promise<T> {
@@ -60,7 +60,7 @@ export async function replayDeadLetter(executor: SqlExecutor, id: string): Promi
       [id],
     ),
   );
-  if (rows.length === 0) throw new DwError('DW_NOT_FOUND', `No dead letter with id ${id}.`, 'List them with `npm run dead-letters -- list`; it may have been replayed or discarded already.');
+  if (rows.length === 0) throw new OutboxError('DW_OUTBOX_DEAD_LETTER_NOT_FOUND', `No dead letter with id ${id}.`, 'List them with `npm run dead-letters -- list`; it may have been replayed or discarded already.');
   return rows[0] as DeadLetter;
 }
 
@@ -68,6 +68,6 @@ export async function replayDeadLetter(executor: SqlExecutor, id: string): Promi
 export async function discardDeadLetter(executor: SqlExecutor, id: string): Promise<DeadLetter> {
   checkId(id);
   const { rows } = await run(() => executor.query(`with d as (delete from outbox_dead_letters where id = $1 returning *) select ${COLUMNS} from d`, [id]));
-  if (rows.length === 0) throw new DwError('DW_NOT_FOUND', `No dead letter with id ${id}.`, 'List them with `npm run dead-letters -- list`; it may have been replayed or discarded already.');
+  if (rows.length === 0) throw new OutboxError('DW_OUTBOX_DEAD_LETTER_NOT_FOUND', `No dead letter with id ${id}.`, 'List them with `npm run dead-letters -- list`; it may have been replayed or discarded already.');
   return rows[0] as DeadLetter;
 }

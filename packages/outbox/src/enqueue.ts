@@ -2,7 +2,7 @@
  * `enqueue()` writes outbox rows through the caller's executor — inside the caller's transaction, next to the
  * change the events describe. It never talks to Kafka: the relay publishes the rows once they are committed.
  */
-import { DwError } from '@dual-write/config';
+import { OutboxError } from './errors.ts';
 import type { OutboxMessage, SqlExecutor } from './types.ts';
 import { validateHeaders, validateMessage } from './validate.ts';
 import { withOutboxHint } from './sql-errors.ts';
@@ -29,18 +29,18 @@ order by e.n`;
  */
 export async function enqueue(executor: SqlExecutor, messages: OutboxMessage | readonly OutboxMessage[], opts: EnqueueOptions = {}): Promise<string[]> {
   if (!executor || typeof executor.query !== 'function') {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', 'enqueue() needs an executor as its first argument.', 'Pass pgExecutor(client) or sequelizeExecutor(sequelize, transaction) — the connection your transaction runs on.');
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', 'enqueue() needs an executor as its first argument.', 'Pass pgExecutor(client) or sequelizeExecutor(sequelize, transaction) — the connection your transaction runs on.');
   }
   const list = Array.isArray(messages) ? (messages as readonly OutboxMessage[]) : [messages as OutboxMessage];
   if (list.length === 0) return [];
   if (list.length > MAX_MESSAGES_PER_CALL) {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `enqueue() got ${list.length} messages; at most ${MAX_MESSAGES_PER_CALL} per call.`, 'Split the messages over several enqueue() calls in the same transaction.');
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `enqueue() got ${list.length} messages; at most ${MAX_MESSAGES_PER_CALL} per call.`, 'Split the messages over several enqueue() calls in the same transaction.');
   }
   const defaults = validateHeaders(opts.headers, 'enqueue() options');
   const rows = list.map((m, i) => validateMessage(m, i, defaults));
   const seen = new Set<string>();
   for (const r of rows) {
-    if (seen.has(r.id)) throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `Event id ${r.id} appears twice in one enqueue() call.`, 'Give every message its own id (or leave id out).');
+    if (seen.has(r.id)) throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `Event id ${r.id} appears twice in one enqueue() call.`, 'Give every message its own id (or leave id out).');
     seen.add(r.id);
   }
   // payload is already JSON text: splice it in raw so it is not quoted as a string.

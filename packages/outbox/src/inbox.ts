@@ -13,7 +13,7 @@
  *   });
  *   await client.query('commit');
  */
-import { DwError } from '@dual-write/config';
+import { OutboxError } from './errors.ts';
 import type { SqlExecutor } from './types.ts';
 import { isUuid } from './validate.ts';
 import { withOutboxHint } from './sql-errors.ts';
@@ -29,10 +29,10 @@ export interface InboxEntry {
 
 export async function processOnce(executor: SqlExecutor, entry: InboxEntry, fn: () => Promise<void> | void): Promise<ProcessOutcome> {
   if (typeof entry?.consumer !== 'string' || entry.consumer.trim() === '') {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', 'processOnce() needs a non-empty consumer name.', 'Pass { consumer: "shipping", eventId }.');
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', 'processOnce() needs a non-empty consumer name.', 'Pass { consumer: "shipping", eventId }.');
   }
   if (!isUuid(entry.eventId)) {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `processOnce(): eventId must be a UUID (got ${JSON.stringify(entry.eventId)}).`, 'Use the message header `id` (message.headers.id.toString()).');
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `processOnce(): eventId must be a UUID (got ${JSON.stringify(entry.eventId)}).`, 'Use the message header `id` (message.headers.id.toString()).');
   }
   let inserted: number | null;
   try {

@@ -35,6 +35,8 @@ export { postgresJsExecutor } from './adapters/postgres-js.ts';
 export { drizzleExecutor, type DrizzlePgTransaction } from './adapters/drizzle.ts';
 export { typeormExecutor } from './adapters/typeorm.ts';
 export { prismaExecutor, type PrismaTransactionClient } from './adapters/prisma.ts';
+export { mikroOrmExecutor, type MikroOrmEntityManager } from './adapters/mikro-orm.ts';
 export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
 export { sqlState } from './sql-errors.ts';
+export { CodedError, OutboxError, isOutboxError, OUTBOX_ERROR_CODES, type OutboxErrorCode } from './errors.ts';
 export { OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from './errors.ts';
 import type { SqlExecutor } from './types.ts';
 
 export interface NumberedMigration {
@@ -40,12 +40,12 @@ export function loadNumberedMigrations(dir: string, what = 'Migration'): Numbere
   const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
   const migrations = files.map((file) => {
     const m = /^(\d{6})_([a-z0-9_]+)\.sql$/.exec(file);
-    if (!m) throw new DwError('DW_CONFIG_INVALID', `${what} file "${file}" is not named like 000001_name.sql.`, `Rename it in ${dir}.`);
+    if (!m) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `${what} file "${file}" is not named like 000001_name.sql.`, `Rename it in ${dir}.`);
     const sql = readFileSync(path.join(dir, file), 'utf8');
     return { id: Number(m[1]), name: m[2]!, sql, checksum: createHash('sha256').update(sql).digest('hex') };
   });
   migrations.forEach((mig, i) => {
-    if (mig.id !== i + 1) throw new DwError('DW_CONFIG_INVALID', `${what}s must be numbered 1, 2, 3… without gaps; found ${mig.id} at position ${i + 1}.`, `Renumber the files in ${dir}.`);
+    if (mig.id !== i + 1) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `${what}s must be numbered 1, 2, 3… without gaps; found ${mig.id} at position ${i + 1}.`, `Renumber the files in ${dir}.`);
   });
   return migrations;
 }
@@ -54,7 +54,7 @@ export const migrationLabel = (m: NumberedMigration) => `${String(m.id).padStart
 
 /** Applies the missing migrations of `set` on ONE connection outside any transaction (it opens and commits its own). */
 export async function applyNumberedMigrations(db: SqlExecutor, set: MigrationSet, log: (line: string) => void = () => {}): Promise<MigrateResult> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(set.table)) throw new DwError('DW_CONFIG_INVALID', `Tracking table name "${set.table}" is not a plain SQL identifier.`, 'Use lowercase letters, digits and underscores.');
+  if (!/^[a-z_][a-z0-9_]*$/.test(set.table)) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `Tracking table name "${set.table}" is not a plain SQL identifier.`, 'Use lowercase letters, digits and underscores.');
   const migrations = loadNumberedMigrations(set.dir, set.what);
   const applied: string[] = [];
   await db.query('begin');
@@ -72,7 +72,7 @@ export async function applyNumberedMigrations(db: SqlExecutor, set: MigrationSet
       const prior = done.get(mig.id);
       if (prior) {
         if (prior.checksum !== mig.checksum) {
-          throw new DwError('DW_CONFIG_INVALID', `${set.what} ${migrationLabel(mig)} changed after it was applied.`, 'Released migrations are never edited: revert the file and add a new numbered migration.');
+          throw new OutboxError('DW_OUTBOX_MIGRATION_CHANGED', `${set.what} ${migrationLabel(mig)} changed after it was applied.`, 'Released migrations are never edited: revert the file and add a new numbered migration.');
         }
         continue;
       }

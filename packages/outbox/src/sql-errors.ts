@@ -1,5 +1,5 @@
-/** Turns the PostgreSQL errors a user can fix into DwErrors with a hint; anything else passes through. */
-import { DwError } from '@dual-write/config';
+/** Turns the PostgreSQL errors a user can fix into OutboxErrors with a hint; anything else passes through. */
+import { OutboxError } from './errors.ts';
 
 /** SQLSTATE of an error from pg or Sequelize (which keeps pg's error as `parent`/`original`). */
 export function sqlState(err: unknown): string | undefined {
@@ -11,10 +11,10 @@ export function sqlState(err: unknown): string | undefined {
 export function withOutboxHint(err: unknown): unknown {
   const state = sqlState(err);
   if (state === '42P01') {
-    return new DwError('DW_OUTBOX_NOT_MIGRATED', 'The outbox tables do not exist in this database.', 'Run migrateOutbox(client) once at start-up (it is safe to run from several processes at once).', undefined, { cause: err });
+    return new OutboxError('DW_OUTBOX_NOT_MIGRATED', 'The outbox tables do not exist in this database.', 'Run migrateOutbox(client) once at start-up (it is safe to run from several processes at once).', undefined, { cause: err });
   }
   if (state === '23505') {
-    return new DwError('DW_OUTBOX_INVALID_MESSAGE', `An outbox message with this event id already exists (${(err as Error).message}).`, 'Event ids must be unique: leave id out, or use a fresh UUID per event.', undefined, { cause: err });
+    return new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `An outbox message with this event id already exists (${(err as Error).message}).`, 'Event ids must be unique: leave id out, or use a fresh UUID per event.', undefined, { cause: err });
   }
   return err;
 }

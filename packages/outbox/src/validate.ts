@@ -1,6 +1,6 @@
-/** Checks a message before it reaches SQL, so a mistake fails at the call with a DwError that names the field. */
+/** Checks a message before it reaches SQL, so a mistake fails at the call with an OutboxError that names the field. */
 import { randomUUID } from 'node:crypto';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from './errors.ts';
 import type { OutboxMessage } from './types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -24,9 +24,9 @@ export function isUuid(value: unknown): value is string {
 }
 
 /** `index` is the message's place in the call, or a label for what is checked (e.g. `enqueue() option`). */
-function invalid(index: number | string, field: string, problem: string, hint: string): DwError {
+function invalid(index: number | string, field: string, problem: string, hint: string): OutboxError {
   const where = typeof index === 'number' ? `Outbox message #${index}` : index;
-  return new DwError('DW_OUTBOX_INVALID_MESSAGE', `${where}: ${field} ${problem}.`, hint, { index, field });
+  return new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `${where}: ${field} ${problem}.`, hint, { index, field });
 }
 
 function text(m: Record<string, unknown>, index: number, field: string, example: string): string {
@@ -70,7 +70,7 @@ function headerMap(value: unknown, index: number | string, field: string): Recor
 /** Validates one message and fills in its id; `defaults` are headers added to every message (the message's own win). */
 export function validateMessage(message: OutboxMessage, index: number, defaults: Record<string, string> = {}): ValidatedMessage {
   if (typeof message !== 'object' || message === null || Array.isArray(message)) {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', `Outbox message #${index} is not an object.`, 'Pass { aggregateType, aggregateId, type, payload, headers? } (or an array of them).', { index });
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `Outbox message #${index} is not an object.`, 'Pass { aggregateType, aggregateId, type, payload, headers? } (or an array of them).', { index });
   }
   const m = message as unknown as Record<string, unknown>;
   const unknown = Object.keys(m).filter((k) => !KNOWN_FIELDS.has(k));

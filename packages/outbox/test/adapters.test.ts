@@ -19,7 +19,7 @@ import pg from 'pg';
 import postgres from 'postgres';
 import { DataSource } from 'typeorm';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from '../src/index.ts';
 import { useLab } from '@dual-write/testkit';
 import { drizzleExecutor, enqueue, knexExecutor, kyselyExecutor, migrateOutbox, pgExecutor, postgresJsExecutor, prismaExecutor, processOnce, typeormExecutor, type PrismaTransactionClient, type SqlExecutor } from '../src/index.ts';
 import { toQuestionMarks } from '../src/adapters/knex.ts';
@@ -223,8 +223,8 @@ describe('adapter edges', () => {
       } catch (e) {
         err = e;
       }
-      expect(err).toBeInstanceOf(DwError);
-      expect((err as DwError).hint).toMatch(/transaction/);
+      expect(err).toBeInstanceOf(OutboxError);
+      expect((err as OutboxError).hint).toMatch(/transaction/);
     }
   });
 

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { Sequelize, type Transaction } from 'sequelize';
 import { describe, expect, it } from 'vitest';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from '../src/index.ts';
 import { useLab } from '@dual-write/testkit';
 import { enqueue, migrateOutbox, pgExecutor, sequelizeExecutor, type OutboxMessage, type SqlExecutor } from '../src/index.ts';
 
@@ -100,18 +100,18 @@ describe('enqueue with pg', () => {
     ['unknown field', { ...message(), aggregate_id: 'x' }, /#0: aggregate_id is not a message field/],
   ])('refuses a message with %s (DW_OUTBOX_INVALID_MESSAGE naming the field)', async (_name, bad, text) => {
     const err = await enqueue(pgExecutor(lab.pool({ max: 1 })), [bad as OutboxMessage]).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(DwError);
-    expect((err as DwError).code).toBe('DW_OUTBOX_INVALID_MESSAGE');
-    expect((err as DwError).message).toMatch(text);
-    expect((err as DwError).hint.length).toBeGreaterThan(10);
+    expect(err).toBeInstanceOf(OutboxError);
+    expect((err as OutboxError).code).toBe('DW_OUTBOX_INVALID_MESSAGE');
+    expect((err as OutboxError).message).toMatch(text);
+    expect((err as OutboxError).hint.length).toBeGreaterThan(10);
   });
 
   it('says DW_OUTBOX_NOT_MIGRATED when the tables are missing, and refuses the same id twice in one call', async () => {
     await withClient(async (c) => {
       await c.query('create schema if not exists empty_schema; set search_path = empty_schema');
       const err = await enqueue(pgExecutor(c), message()).catch((e: unknown) => e);
-      expect((err as DwError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
-      expect((err as DwError).hint).toMatch(/migrateOutbox/);
+      expect((err as OutboxError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
+      expect((err as OutboxError).hint).toMatch(/migrateOutbox/);
     });
     const id = '11111111-2222-4333-8444-555555555555';
     await expect(enqueue(pgExecutor(lab.pool({ max: 1 })), [message({ id }), message({ id })])).rejects.toThrow(/appears twice/);

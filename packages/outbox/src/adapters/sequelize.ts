@@ -8,15 +8,15 @@
  *   });
  */
 import type { Sequelize, Transaction } from 'sequelize';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from '../errors.ts';
 import type { SqlExecutor } from '../types.ts';
 
 export function sequelizeExecutor(sequelize: Sequelize, transaction: Transaction): SqlExecutor {
   if (!transaction) {
-    throw new DwError('DW_OUTBOX_INVALID_MESSAGE', 'sequelizeExecutor() needs the transaction your change runs in.', 'Pass the transaction: sequelizeExecutor(sequelize, t) inside sequelize.transaction(async (t) => …).');
+    throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', 'sequelizeExecutor() needs the transaction your change runs in.', 'Pass the transaction: sequelizeExecutor(sequelize, t) inside sequelize.transaction(async (t) => …).');
   }
   if (sequelize.getDialect() !== 'postgres') {
-    throw new DwError('DW_CONFIG_INVALID', `The outbox needs PostgreSQL; this Sequelize instance uses ${sequelize.getDialect()}.`, 'Use a Sequelize instance with dialect "postgres".');
+    throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `The outbox needs PostgreSQL; this Sequelize instance uses ${sequelize.getDialect()}.`, 'Use a Sequelize instance with dialect "postgres".');
   }
   return {
     async query(text, values) {

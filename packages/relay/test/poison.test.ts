@@ -27,7 +27,7 @@ async function setMaxMessageBytes(topic: string, bytes: number): Promise<void> {
 
 async function deadLettersCli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'services/relay/src/dead-letters-cli.ts', ...args], { cwd: REPO_ROOT });
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'packages/relay/src/bin-dead-letters.ts', ...args], { cwd: REPO_ROOT, env: { ...process.env, DATABASE_URL: lab.db.url } });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -95,7 +95,7 @@ describe('poison messages', () => {
     expect(discard.code).toBe(0);
     expect((await deadLettersCli('replay', badId, '--database-url', lab.db.url)).code).toBe(1); // gone already
     expect((await deadLettersCli('frobnicate')).code).toBe(2);
-    expect((await deadLettersCli('--help')).stdout).toContain('Usage: npm run dead-letters');
+    expect((await deadLettersCli('--help')).stdout).toContain('Usage: outbox-dead-letters');
 
     await relay.waitUntilDrained();
     await relay.stop();

@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import type { DwError } from '@dual-write/config';
+import type { RelayError } from '../src/index.ts';
 import { auditItems, cleanupRelays, migrateForTests, outboxCount, relayOn, resetTables, writeItems } from './helpers.ts';
 import { advisoryLocks, capturingLogger, healthUntil, relayEvent } from './fault-helpers.ts';
 
@@ -80,7 +80,7 @@ describe('when the relay cannot drain', () => {
     const err = (await relay.waitUntilDrained({ timeoutMs: 1500 }).then(
       () => undefined,
       (e: unknown) => e,
-    )) as DwError | undefined;
+    )) as RelayError | undefined;
     expect(err).toBeDefined();
     expect(err!.code).toBe('DW_RELAY_DRAIN_TIMEOUT');
     expect(relay.stats().published).toBe(0);

@@ -11,7 +11,7 @@
 import type pg from 'pg';
 import pgModule from 'pg';
 import type { Logger } from 'pino';
-import { DwError } from '@dual-write/config';
+import { RelayError } from './errors.ts';
 import { OUTBOX_CHANNEL } from '@dual-write/outbox';
 
 /** pg_advisory_lock(SLOT_LOCK_CLASS, slot): one owner per slot. */
@@ -83,7 +83,7 @@ export class RelaySession {
         [MEMBER_LOCK_CLASS, this.opts.slots],
       );
       if (rows.length) {
-        throw new DwError(
+        throw new RelayError(
           'DW_RELAY_SLOTS_MISMATCH',
           `This relay uses ${this.opts.slots} slots, but another instance on the same database uses ${rows.map((r) => r.slots).join(', ')}.`,
           'Every relay instance of a database must use the same RELAY_SLOTS (slots option): stop the others before changing it.',

@@ -1,13 +1,20 @@
 /**
- * Every relay option resolved in ONE place: explicit option > environment (via @dual-write/config) > default,
- * and validated before anything connects. A typo is DW_CONFIG_UNKNOWN_OPTION; a bad value is
- * DW_CONFIG_INVALID naming the option, its environment variable when it has one, and the fix.
+ * Every relay option resolved in ONE place: explicit option > environment variable > default, and validated
+ * before anything connects. A typo is DW_RELAY_UNKNOWN_OPTION; a bad value is DW_RELAY_INVALID_OPTION naming
+ * the option, its environment variable when it has one, and the fix.
  */
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
-import { DwError, RELAY_LOG_LEVELS, resolveConfig, type LabConfig, type RelayLogLevel } from '@dual-write/config';
+import { RelayError } from './errors.ts';
+
+export const RELAY_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type RelayLogLevel = (typeof RELAY_LOG_LEVELS)[number];
+
+/** Debezium's outbox event router default (`route.topic.replacement`): one topic per aggregate type. */
+export const DEFAULT_TOPIC = 'outbox.event.${aggregatetype}';
+const PLACEHOLDER = '${aggregatetype}';
 
 export interface Backoff {
   /** First delay (ms). */
@@ -17,13 +24,16 @@ export interface Backoff {
 }
 
 export interface RelayOptions {
-  /** postgres:// URL of the database holding the outbox. Default: DATABASE_URL through the `postgres` proxy (config.database.appUrl). */
+  /** postgres:// URL of the database holding the outbox. Default: DATABASE_URL (required). */
   database?: string;
-  /** Kafka brokers (`host:port` list or comma-separated string). Default: KAFKA_BROKERS through the `kafka` proxy (config.kafka.appBrokers). */
+  /** Kafka brokers (`host:port` list or comma-separated string). Default: KAFKA_BROKERS (required). */
   brokers?: readonly string[] | string;
-  /** Topic for every aggregate type that `topicFor` does not map. Default: ORDERS_TOPIC. */
+  /**
+   * Topic of a row whose aggregate type `topicFor` does not map: a name, or a template where `${aggregatetype}`
+   * stands for the row's aggregatetype. Default: RELAY_TOPIC, else `outbox.event.${aggregatetype}` (Debezium's outbox router).
+   */
   topic?: string;
-  /** aggregatetype → topic: a function, or a map (unmapped types go to `topic`). */
+  /** aggregatetype → topic: a function, or a map (unmapped types follow `topic`). */
   topicFor?: ((aggregateType: string) => string) | Readonly<Record<string, string>>;
   /** HTTP port for /metrics and /health; 0 = a free port; false = no HTTP server. Default RELAY_PORT (9464). */
   port?: number | false;
@@ -65,13 +75,12 @@ export interface RelayOptions {
   clientId?: string;
   /** Extra kafkajs client settings (ssl, sasl, connectionTimeout…); brokers, clientId and logging are the relay's. */
   kafka?: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
-  /** Settings already resolved (default: resolveConfig() from the environment). */
-  config?: LabConfig;
 }
 
 export interface ResolvedRelayOptions {
   database: string;
   brokers: string[];
+  /** The topic template (a plain name when every type goes to one topic). */
   topic: string;
   topicFor: (aggregateType: string) => string;
   port: number | false;
@@ -100,7 +109,8 @@ export interface ResolvedRelayOptions {
 const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   database: 'DATABASE_URL',
   brokers: 'KAFKA_BROKERS',
-  topic: 'ORDERS_TOPIC',
+  topic: 'RELAY_TOPIC',
+  host: 'RELAY_HOST',
   port: 'RELAY_PORT',
   batchSize: 'RELAY_BATCH_SIZE',
   pollIntervalMs: 'RELAY_POLL_INTERVAL_MS',
@@ -114,16 +124,16 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
   'database', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
   'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
-  'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'config',
+  'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka',
 ];
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
-function invalid(option: string, value: unknown, expected: string): DwError {
+function invalid(option: string, value: unknown, expected: string): RelayError {
   const env = ENV_OF[option as keyof RelayOptions];
   const shown = typeof value === 'string' ? JSON.stringify(value) : Array.isArray(value) ? JSON.stringify(value) : String(value);
-  return new DwError(
-    'DW_CONFIG_INVALID',
+  return new RelayError(
+    'DW_RELAY_INVALID_OPTION',
     `Relay option ${option} = ${shown} is not valid: expected ${expected}.`,
     env ? `Fix the option ${option} or the environment variable ${env} (or leave both unset for the default).` : `Fix the option ${option}, or leave it out for the default.`,
     { option, value },
@@ -167,13 +177,23 @@ function topicName(option: string, value: unknown): string {
   return value;
 }
 
-function topicMapper(value: unknown, fallback: string): (aggregateType: string) => string {
-  if (value === undefined) return () => fallback;
+/** A topic name, or a template with `${aggregatetype}`: checked by filling it in. */
+function topicTemplate(value: unknown): (aggregateType: string) => string {
+  if (typeof value !== 'string' || !TOPIC_NAME.test(value.split(PLACEHOLDER).join('x'))) {
+    throw invalid('topic', value, `a Kafka topic name (letters, digits, . _ -; at most 249), or a template like ${JSON.stringify(DEFAULT_TOPIC)}`);
+  }
+  if (!value.includes(PLACEHOLDER)) return () => value;
+  const parts = value.split(PLACEHOLDER);
+  return (aggregateType) => parts.join(aggregateType);
+}
+
+function topicMapper(value: unknown, fallback: (aggregateType: string) => string): (aggregateType: string) => string {
+  if (value === undefined) return fallback;
   if (typeof value === 'function') return value as (aggregateType: string) => string;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const map = new Map<string, string>();
     for (const [type, topic] of Object.entries(value)) map.set(type, topicName(`topicFor.${type}`, topic));
-    return (aggregateType) => map.get(aggregateType) ?? fallback;
+    return (aggregateType) => map.get(aggregateType) ?? fallback(aggregateType);
   }
   throw invalid('topicFor', value, 'a function (aggregateType) => topic, or an object { aggregateType: topic }');
 }
@@ -187,44 +207,70 @@ function backoff(option: string, value: unknown, fallback: Backoff): Backoff {
   return { initialMs, maxMs };
 }
 
+/** A value from the environment: a whole number, a boolean, or the text itself. */
+type EnvValue = string | number | boolean | undefined;
+
+function fromEnv(env: NodeJS.ProcessEnv, name: string, kind: 'text' | 'int' | 'bool'): EnvValue {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const v = raw.trim();
+  const bad = (expected: string) =>
+    new RelayError('DW_RELAY_INVALID_OPTION', `${name}=${JSON.stringify(raw)} is not valid: expected ${expected}.`, `Fix ${name} in the environment, or unset it for the default.`, { env: name, value: raw });
+  if (kind === 'int') {
+    if (!/^\d+$/.test(v)) throw bad('a whole number');
+    return Number(v);
+  }
+  if (kind === 'bool') {
+    if (/^(true|1|yes|on)$/i.test(v)) return true;
+    if (/^(false|0|no|off)$/i.test(v)) return false;
+    throw bad('true or false');
+  }
+  return v;
+}
+
+function required(option: 'database' | 'brokers', value: unknown, example: string): unknown {
+  if (value !== undefined) return value;
+  throw new RelayError('DW_RELAY_INVALID_OPTION', `Relay option ${option} is not set.`, `Set ${ENV_OF[option]} (e.g. ${ENV_OF[option]}=${example}) or pass the option ${option}.`, { option });
+}
+
 /** The relay's options, checked and filled in. Throws DwError before anything connects. */
 export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedRelayOptions {
-  if (typeof input !== 'object' || input === null) throw new DwError('DW_CONFIG_INVALID', 'Relay options must be an object.', 'Call startRelay({ … }) or startRelay().');
+  if (typeof input !== 'object' || input === null) throw new RelayError('DW_RELAY_INVALID_OPTION', 'Relay options must be an object.', 'Call startRelay({ … }) or startRelay().');
   const o = input as Record<string, unknown>;
   const unknown = Object.keys(o).filter((k) => !(KNOWN as string[]).includes(k) && o[k] !== undefined);
   if (unknown.length) {
-    throw new DwError('DW_CONFIG_UNKNOWN_OPTION', `Unknown relay option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, `Known options: ${KNOWN.join(', ')}.`);
+    throw new RelayError('DW_RELAY_UNKNOWN_OPTION', `Unknown relay option${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}.`, `Known options: ${KNOWN.join(', ')}.`);
   }
-  const config = input.config ?? resolveConfig({}, env);
-  const topic = topicName('topic', input.topic ?? config.topics.orders.name);
-  const port = input.port === false ? false : wholeNumber('port', input.port ?? config.relay.port, 0, 65535);
-  const logLevel = input.logLevel ?? config.relay.logLevel;
+  const e = (name: keyof RelayOptions, kind: 'text' | 'int' | 'bool' = 'int') => fromEnv(env, ENV_OF[name]!, kind);
+  const topic = (input.topic ?? e('topic', 'text') ?? DEFAULT_TOPIC) as string;
+  const port = input.port === false ? false : wholeNumber('port', input.port ?? e('port') ?? 9464, 0, 65535);
+  const logLevel = (input.logLevel ?? e('logLevel', 'text') ?? 'info') as RelayLogLevel;
   if (!(RELAY_LOG_LEVELS as readonly string[]).includes(logLevel)) throw invalid('logLevel', logLevel, `one of ${RELAY_LOG_LEVELS.join(', ')}`);
   const compression = input.compression ?? 'none';
   if (compression !== 'none' && compression !== 'gzip') throw invalid('compression', compression, '"none" or "gzip" (kafkajs ships only gzip)');
   const instanceId = input.instanceId ?? `${os.hostname().replace(/[^\w.-]/g, '-').slice(0, 24)}-${process.pid}-${randomBytes(2).toString('hex')}`;
   if (typeof instanceId !== 'string' || !/^[\w.:-]{1,40}$/.test(instanceId)) throw invalid('instanceId', instanceId, 'up to 40 letters, digits, . _ : -');
-  const host = input.host ?? '127.0.0.1';
+  const host = input.host ?? (e('host', 'text') as string | undefined) ?? '127.0.0.1';
   if (typeof host !== 'string' || host.trim() === '') throw invalid('host', host, 'an address to bind to, e.g. 127.0.0.1 or 0.0.0.0');
   const clientId = input.clientId ?? 'outbox-relay';
   if (typeof clientId !== 'string' || clientId.trim() === '') throw invalid('clientId', clientId, 'a non-empty string');
-  const listen = input.listen ?? config.relay.listen;
+  const listen = input.listen ?? e('listen', 'bool') ?? true;
   if (typeof listen !== 'boolean') throw invalid('listen', listen, 'true or false');
   if (input.kafka !== undefined && (typeof input.kafka !== 'object' || input.kafka === null)) throw invalid('kafka', input.kafka, 'an object of kafkajs client settings');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
   return {
-    database: databaseUrl(input.database ?? config.database.appUrl),
-    brokers: brokerList(input.brokers ?? config.kafka.appBrokers),
+    database: databaseUrl(required('database', input.database ?? e('database', 'text'), 'postgres://user:password@db:5432/app')),
+    brokers: brokerList(required('brokers', input.brokers ?? e('brokers', 'text'), 'kafka-1:9092,kafka-2:9092')),
     topic,
-    topicFor: topicMapper(input.topicFor, topic),
+    topicFor: topicMapper(input.topicFor, topicTemplate(topic)),
     port,
     host,
-    batchSize: wholeNumber('batchSize', input.batchSize ?? config.relay.batchSize, 1, 10_000),
-    pollIntervalMs: wholeNumber('pollIntervalMs', input.pollIntervalMs ?? config.relay.pollIntervalMs, 10),
+    batchSize: wholeNumber('batchSize', input.batchSize ?? e('batchSize') ?? 500, 1, 10_000),
+    pollIntervalMs: wholeNumber('pollIntervalMs', input.pollIntervalMs ?? e('pollIntervalMs') ?? 1000, 10),
     listen,
-    maxAttempts: wholeNumber('maxAttempts', input.maxAttempts ?? config.relay.maxAttempts, 1),
-    slots: wholeNumber('slots', input.slots ?? config.relay.slots, 1, 4096),
-    poolMax: wholeNumber('poolMax', input.poolMax ?? config.relay.poolMax, 1),
+    maxAttempts: wholeNumber('maxAttempts', input.maxAttempts ?? e('maxAttempts') ?? 5, 1),
+    slots: wholeNumber('slots', input.slots ?? e('slots') ?? 32, 1, 4096),
+    poolMax: wholeNumber('poolMax', input.poolMax ?? e('poolMax') ?? 2, 1),
     logLevel,
     logger: input.logger,
     instanceId,

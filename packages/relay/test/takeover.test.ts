@@ -12,7 +12,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import type { AuditReport } from '@dual-write/audit';
 import type { RelayOptions } from '../src/index.ts';
-import { auditItems, cleanupRelays, KeyedWriter, migrateForTests, outboxCount, relayOn, RelayProcess, resetTables } from './helpers.ts';
+import { auditItems, cleanupRelays, KeyedWriter, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from './helpers.ts';
 import { relayEvent, violationsBeyondRedeliveries } from './fault-helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
@@ -41,14 +41,9 @@ interface TakeoverOutcome {
 async function killOneOfTwo(topic: string, survivorOpts: RelayOptions = {}): Promise<TakeoverOutcome> {
   const survivor = await relayOn(lab, topic, { instanceId: 'survivor', batchSize: 20, ...survivorOpts });
   const halved = relayEvent(survivor, 'slots', 'half its slots handed to the joining process', (s) => s.owned.length === 16, 60_000);
-  const victim = new RelayProcess({
-    DATABASE_URL: lab.db.url, // through the postgres proxy (VIA_PROXY), like the survivor
-    ORDERS_TOPIC: topic,
-    RELAY_PORT: '0',
-    RELAY_LOG_LEVEL: 'debug',
-    RELAY_POLL_INTERVAL_MS: '200',
-    RELAY_BATCH_SIZE: '20',
-  });
+  const victim = new RelayProcess(
+    relayEnv(lab, topic, { RELAY_PORT: '0', RELAY_LOG_LEVEL: 'debug', RELAY_POLL_INTERVAL_MS: '200', RELAY_BATCH_SIZE: '20' }), // through the proxies, like the survivor
+  );
   await halved;
   const writer = new KeyedWriter(lab.pool({ max: 2 }), keys, 3).start({ max: 20_000, paceMs: 2 });
   let victimPublished = 0;

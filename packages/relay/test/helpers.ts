@@ -206,7 +206,15 @@ export function nextEvent<T>(on: (fn: (v: T) => void) => () => void, what: strin
 
 export const REPO_ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
 
-/** A relay as a child process (node --import tsx services/relay/src/main.ts), its JSON log lines parsed. */
+/**
+ * The environment of a relay process on this file's database and `topic`, through the proxies (so faults hit it):
+ * the product's own settings, nothing of the lab's.
+ */
+export function relayEnv(lab: Lab, topic: string, extra: Record<string, string> = {}): Record<string, string> {
+  return { DATABASE_URL: lab.db.appUrl, KAFKA_BROKERS: lab.config.kafka.appBrokers.join(','), RELAY_TOPIC: topic, ...extra };
+}
+
+/** The relay's bin (`outbox-relay`) as a child process (node --import tsx packages/relay/src/bin-relay.ts), its JSON log lines parsed. */
 export class RelayProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[] = [];
@@ -215,7 +223,7 @@ export class RelayProcess {
   stderr = '';
 
   /** `entry`: the script to run instead of the relay's main (a broken variant for a negative control). */
-  constructor(env: Record<string, string>, args: string[] = [], entry = 'services/relay/src/main.ts') {
+  constructor(env: Record<string, string>, args: string[] = [], entry = 'packages/relay/src/bin-relay.ts') {
     this.child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },

@@ -13,7 +13,8 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { DwError } from '@dual-write/config';
+import { CodedError, OutboxError } from '@dual-write/outbox';
+import { RelayError } from './errors.ts';
 import type { OutboxRow } from '@dual-write/outbox';
 import { backoffDelay } from './backoff.ts';
 import { BatchPublisher, type BatchOutcome } from './batch-publisher.ts';
@@ -103,11 +104,11 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     await retryUntil(Date.now() + opts.connectTimeoutMs, () => pool.query('select 1'));
   } catch (err) {
     await pool.end().catch(() => {});
-    throw new DwError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redact(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option) and that PostgreSQL runs: npm run stack -- status.', undefined, { cause: err });
+    throw new RelayError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redact(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option), that PostgreSQL runs and accepts connections from here.', undefined, { cause: err });
   }
   try {
     if (!(await store.tablesExist())) {
-      throw new DwError('DW_OUTBOX_NOT_MIGRATED', `The outbox tables do not exist in ${redact(opts.database)}.`, 'Run migrateOutbox(client) first (the order service does it at start-up).');
+      throw new OutboxError('DW_OUTBOX_NOT_MIGRATED', `The outbox tables do not exist in ${redact(opts.database)}.`, 'Run migrateOutbox(client) from @dual-write/outbox first (e.g. at your service start-up).');
     }
   } catch (err) {
     await pool.end().catch(() => {});
@@ -123,14 +124,14 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   return relay;
 }
 
-/** Runs fn until it succeeds or the deadline passes (then rethrows its last error); a DwError is final at once. */
+/** Runs fn until it succeeds or the deadline passes (then rethrows its last error); a CodedError is final at once. */
 async function retryUntil<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await fn();
     } catch (err) {
       const wait = Math.min(200 * 2 ** attempt, 1000);
-      if (err instanceof DwError || Date.now() + wait >= deadline) throw err;
+      if (err instanceof CodedError || Date.now() + wait >= deadline) throw err;
       await new Promise((r) => setTimeout(r, wait));
     }
   }
@@ -226,7 +227,7 @@ class OutboxRelay implements Relay {
         this.server = await startMetricsServer({ host: this.options.host, port: this.options.port, registry: this.metrics, health: () => this.health() });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-          throw new DwError('DW_PORT_TAKEN', `Port ${this.options.port} for the relay's /metrics is taken.`, 'Set RELAY_PORT (or the port option) to a free port, or 0 for any free port.', undefined, { cause: err });
+          throw new RelayError('DW_RELAY_PORT_TAKEN', `Port ${this.options.port} for the relay's /metrics is taken.`, 'Set RELAY_PORT (or the port option) to a free port, or 0 for any free port.', undefined, { cause: err });
         }
         throw err;
       }
@@ -256,7 +257,7 @@ class OutboxRelay implements Relay {
 
   waitUntilDrained(opts: { timeoutMs?: number } = {}): Promise<void> {
     const timeoutMs = opts.timeoutMs ?? 30_000;
-    if (this.stopping) return Promise.reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', 'The relay is stopping; it will not drain.', 'Call waitUntilDrained() before stop().'));
+    if (this.stopping) return Promise.reject(new RelayError('DW_RELAY_DRAIN_TIMEOUT', 'The relay is stopping; it will not drain.', 'Call waitUntilDrained() before stop().'));
     return new Promise<void>((resolve, reject) => {
       const waiter: DrainWaiter = {
         afterCycle: this.cycle,
@@ -264,7 +265,7 @@ class OutboxRelay implements Relay {
         reject,
         timer: setTimeout(() => {
           this.waiters = this.waiters.filter((w) => w !== waiter);
-          reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', `The relay ${this.instanceId} still had rows to publish after ${timeoutMs} ms.`, 'Check Kafka and the relay log; a long-running transaction holds back every row committed after it started.', { stats: this.stats() }));
+          reject(new RelayError('DW_RELAY_DRAIN_TIMEOUT', `The relay ${this.instanceId} still had rows to publish after ${timeoutMs} ms.`, 'Check Kafka and the relay log; a long-running transaction holds back every row committed after it started.', { stats: this.stats() }));
         }, timeoutMs),
       };
       this.waiters.push(waiter);
@@ -280,7 +281,7 @@ class OutboxRelay implements Relay {
       await this.loopDone;
       for (const w of this.waiters.splice(0)) {
         clearTimeout(w.timer);
-        w.reject(new DwError('DW_RELAY_DRAIN_TIMEOUT', 'The relay stopped before it drained.', 'Keep the relay running until waitUntilDrained() resolves.'));
+        w.reject(new RelayError('DW_RELAY_DRAIN_TIMEOUT', 'The relay stopped before it drained.', 'Keep the relay running until waitUntilDrained() resolves.'));
       }
       await this.session.close();
       await this.kafka.close();
@@ -349,7 +350,7 @@ class OutboxRelay implements Relay {
           break;
         }
       } catch (err) {
-        if (err instanceof DwError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);
+        if (err instanceof RelayError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);
         this.noteDatabaseError((err as Error).message);
         await this.wakeup.wait(backoffDelay(failures++, this.options.retryBackoff));
       }

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DwError } from '@dual-write/config';
+import { OutboxError } from '@dual-write/outbox';
+import { DEFAULT_TOPIC, RelayError } from '../src/index.ts';
 import { useLab } from '@dual-write/testkit';
 import { enqueue, OUTBOX_CHANNEL, pgExecutor } from '@dual-write/outbox';
 import { resolveRelayOptions, startRelay, type RelayOptions } from '../src/index.ts';
@@ -133,52 +134,65 @@ describe('wake-up on commit (LISTEN/NOTIFY)', () => {
 
 describe('relay options', () => {
   it('rejects unknown options and bad values before connecting', async () => {
+    const required = { DATABASE_URL: 'postgres://app:secret@db.prod:5432/app', KAFKA_BROKERS: 'kafka-1:9092,kafka-2:9092' };
     const err = (fn: () => unknown) => {
       try {
         fn();
       } catch (e) {
-        return e as DwError;
+        return e as RelayError;
       }
       throw new Error('expected an error');
     };
-    expect(err(() => resolveRelayOptions({ batchsize: 10 } as never)).code).toBe('DW_CONFIG_UNKNOWN_OPTION');
-    expect(err(() => resolveRelayOptions({ batchsize: 10 } as never)).hint).toContain('batchSize');
-    const badBrokers = err(() => resolveRelayOptions({ brokers: 'localhost' }));
-    expect(badBrokers.code).toBe('DW_CONFIG_INVALID');
+    expect(err(() => resolveRelayOptions({ batchsize: 10 } as never, required)).code).toBe('DW_RELAY_UNKNOWN_OPTION');
+    expect(err(() => resolveRelayOptions({ batchsize: 10 } as never, required)).hint).toContain('batchSize');
+    const badBrokers = err(() => resolveRelayOptions({ brokers: 'localhost' }, required));
+    expect(badBrokers.code).toBe('DW_RELAY_INVALID_OPTION');
     expect(badBrokers.message).toMatch(/brokers = "localhost" is not valid: expected host:port/);
     expect(badBrokers.hint).toContain('KAFKA_BROKERS');
-    expect(err(() => resolveRelayOptions({ brokers: ['127.0.0.1:99999'] })).message).toMatch(/port from 1 to 65535/);
-    expect(err(() => resolveRelayOptions({ batchSize: 0 })).message).toMatch(/batchSize = 0 is not valid/);
-    expect(err(() => resolveRelayOptions({ database: 'mysql://x/y' })).code).toBe('DW_CONFIG_INVALID');
-    expect(err(() => resolveRelayOptions({}, { RELAY_SLOTS: 'many' })).message).toMatch(/RELAY_SLOTS="many"/);
+    expect(err(() => resolveRelayOptions({ brokers: ['127.0.0.1:99999'] }, required)).message).toMatch(/port from 1 to 65535/);
+    expect(err(() => resolveRelayOptions({ batchSize: 0 }, required)).message).toMatch(/batchSize = 0 is not valid/);
+    expect(err(() => resolveRelayOptions({ database: 'mysql://x/y' }, required)).code).toBe('DW_RELAY_INVALID_OPTION');
+    expect(err(() => resolveRelayOptions({}, { ...required, RELAY_SLOTS: 'many' })).message).toMatch(/RELAY_SLOTS="many"/);
     // explicit > environment > default
-    expect(resolveRelayOptions({}, { RELAY_BATCH_SIZE: '50' }).batchSize).toBe(50);
-    expect(resolveRelayOptions({ batchSize: 7 }, { RELAY_BATCH_SIZE: '50' }).batchSize).toBe(7);
-    expect(resolveRelayOptions({}, {}).port).toBe(9464);
-    expect(resolveRelayOptions({}, {}).listen).toBe(true);
-    expect(resolveRelayOptions({}, { RELAY_LISTEN: 'false' }).listen).toBe(false);
-    expect(resolveRelayOptions({ listen: true }, { RELAY_LISTEN: 'false' }).listen).toBe(true);
-    expect(err(() => resolveRelayOptions({}, { RELAY_LISTEN: 'sometimes' })).message).toMatch(/RELAY_LISTEN="sometimes"/);
-    expect(err(() => resolveRelayOptions({ listen: 'no' } as never)).message).toMatch(/listen = "no" is not valid/);
-    expect(resolveRelayOptions({}, {}).brokers).toEqual(lab.config.kafka.appBrokers);
+    expect(resolveRelayOptions({}, { ...required, RELAY_BATCH_SIZE: '50' }).batchSize).toBe(50);
+    expect(resolveRelayOptions({ batchSize: 7 }, { ...required, RELAY_BATCH_SIZE: '50' }).batchSize).toBe(7);
+    expect(resolveRelayOptions({}, required).port).toBe(9464);
+    expect(resolveRelayOptions({}, required).listen).toBe(true);
+    expect(resolveRelayOptions({}, { ...required, RELAY_LISTEN: 'false' }).listen).toBe(false);
+    expect(resolveRelayOptions({ listen: true }, { ...required, RELAY_LISTEN: 'false' }).listen).toBe(true);
+    expect(err(() => resolveRelayOptions({}, { ...required, RELAY_LISTEN: 'sometimes' })).message).toMatch(/RELAY_LISTEN="sometimes"/);
+    expect(err(() => resolveRelayOptions({ listen: 'no' } as never, required)).message).toMatch(/listen = "no" is not valid/);
+    // production defaults: the database and the brokers exactly as given (no proxy), topics as Debezium's outbox router
+    const defaults = resolveRelayOptions({}, required);
+    expect([defaults.database, defaults.brokers]).toEqual([required.DATABASE_URL, ['kafka-1:9092', 'kafka-2:9092']]);
+    expect(defaults.topic).toBe(DEFAULT_TOPIC);
+    expect(defaults.topicFor('order')).toBe('outbox.event.order');
+    expect(resolveRelayOptions({}, { ...required, RELAY_TOPIC: 'events.${aggregatetype}.v1' }).topicFor('invoice')).toBe('events.invoice.v1');
+    expect(resolveRelayOptions({ topic: 'all' }, required).topicFor('invoice')).toBe('all');
+    expect(err(() => resolveRelayOptions({}, { ...required, RELAY_TOPIC: 'bad topic ${aggregatetype}' })).code).toBe('DW_RELAY_INVALID_OPTION');
+    // nothing to connect to is a clear error, not a guess
+    const noDatabase = err(() => resolveRelayOptions({}, { KAFKA_BROKERS: 'kafka-1:9092' }));
+    expect([noDatabase.code, noDatabase.hint]).toEqual(['DW_RELAY_INVALID_OPTION', expect.stringContaining('Set DATABASE_URL')]);
+    expect(err(() => resolveRelayOptions({}, { DATABASE_URL: required.DATABASE_URL })).hint).toContain('Set KAFKA_BROKERS');
   });
 
   it('fails (rather than retrying forever) when the database is unreachable, and says when the outbox is not migrated', async () => {
-    const unreachable = await startRelay({ database: 'postgres://postgres:postgres@127.0.0.1:1/nothing', port: false, logLevel: 'silent', connectTimeoutMs: 2000 }).then(
+    const unreachable = await startRelay({ database: 'postgres://postgres:postgres@127.0.0.1:1/nothing', brokers: lab.config.kafka.brokers, port: false, logLevel: 'silent', connectTimeoutMs: 2000 }).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(unreachable).toBeInstanceOf(DwError);
-    expect((unreachable as DwError).code).toBe('DW_RELAY_UNREACHABLE');
-    expect((unreachable as DwError).message).toContain('127.0.0.1:1');
+    expect(unreachable).toBeInstanceOf(RelayError);
+    expect((unreachable as RelayError).code).toBe('DW_RELAY_UNREACHABLE');
+    expect((unreachable as RelayError).message).toContain('127.0.0.1:1');
     const pool = lab.pool({ max: 1 });
     await pool.query(`create database "${lab.db.name}_empty"`);
     const emptyUrl = lab.db.appUrl.replace(/\/[^/]+$/, `/${lab.db.name}_empty`);
-    const notMigrated = await startRelay({ database: emptyUrl, port: false, logLevel: 'silent' }).then(
+    const notMigrated = await startRelay({ database: emptyUrl, brokers: lab.config.kafka.brokers, port: false, logLevel: 'silent' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     await pool.query(`drop database "${lab.db.name}_empty" with (force)`);
-    expect((notMigrated as DwError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
+    expect(notMigrated).toBeInstanceOf(OutboxError);
+    expect((notMigrated as OutboxError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
   });
 });

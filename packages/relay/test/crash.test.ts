@@ -8,21 +8,19 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import type { AuditReport } from '@dual-write/audit';
 import type { Relay } from '../src/index.ts';
-import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, outboxCount, relayOn, RelayProcess, resetTables } from './helpers.ts';
+import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from './helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));
 afterEach(cleanupRelays);
 
 function childEnv(topic: string): Record<string, string> {
-  return {
-    DATABASE_URL: lab.db.url, // the relay goes through the postgres proxy to this database (VIA_PROXY)
-    ORDERS_TOPIC: topic,
+  return relayEnv(lab, topic, {
     RELAY_PORT: '0',
     RELAY_LOG_LEVEL: 'debug',
     RELAY_POLL_INTERVAL_MS: '200',
     RELAY_BATCH_SIZE: '50',
-  };
+  });
 }
 
 const batchWithPublishes = (l: Record<string, unknown>) => l.msg === 'batch' && Number(l.published) > 0;
@@ -83,7 +81,7 @@ describe('relay process killed with SIGKILL', () => {
     const topic = await lab.topic('crash-broken', 3);
     const writer = new KeyedWriter(lab.pool({ max: 2 }), ['k1', 'k2', 'k3', 'k4'], 2).start({ max: 200 });
     await writer.finished();
-    const broken = new RelayProcess(childEnv(topic), [], 'services/relay/test/fixtures/delete-before-publish.ts');
+    const broken = new RelayProcess(childEnv(topic), [], 'packages/relay/test/fixtures/delete-before-publish.ts');
     const deleted = await broken.waitForLine((l) => l.msg === 'deleted before publishing', 'the broken relay to delete a batch', 60_000);
     broken.child.kill('SIGKILL');
     expect((await broken.exited).signal).toBe('SIGKILL');
@@ -127,9 +125,9 @@ describe('relay process killed with SIGKILL', () => {
       });
     const help = await run(['--help']);
     expect(help.code).toBe(0);
-    expect(help.out).toContain('Usage: npm run relay');
-    const bad = await run([], { RELAY_BATCH_SIZE: 'lots' });
+    expect(help.out).toContain('Usage: outbox-relay');
+    const bad = await run([], relayEnv(lab, 'any', { RELAY_BATCH_SIZE: 'lots' }));
     expect(bad.code).toBe(2);
-    expect(bad.out).toContain('[DW_CONFIG_INVALID] RELAY_BATCH_SIZE="lots" is not valid');
+    expect(bad.out).toContain('[DW_RELAY_INVALID_OPTION] RELAY_BATCH_SIZE="lots" is not valid');
   });
 });

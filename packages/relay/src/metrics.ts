@@ -41,7 +41,7 @@ export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetri
   gauge('outbox_backlog_rows', 'Rows in the outbox not yet published (all instances; parked rows included).', (s) => s.backlog);
   gauge('outbox_oldest_unpublished_age_seconds', 'Age of the first row in publish order that is still in the outbox.', (s) => s.oldestAgeSeconds);
   gauge('outbox_parked_keys', 'Keys held back behind a failing message or a dead letter (strict per-key order).', (s) => s.parkedKeys);
-  gauge('outbox_dead_letters', 'Rows in outbox_dead_letters (replay or discard them: npm run dead-letters).', (s) => s.deadLetters);
+  gauge('outbox_dead_letters', 'Rows in outbox_dead_letters (replay or discard them: outbox-dead-letters).', (s) => s.deadLetters);
   return {
     registry,
     published: new Counter({ name: 'outbox_published_total', help: 'Messages published to Kafka (acknowledged with acks=all) by this instance.', labelNames: ['topic'], registers: [registry] }),

@@ -1,6 +1,6 @@
 /** Structured JSON logs (pino) on stdout, or a child of the caller's logger. */
 import pino, { type Logger } from 'pino';
-import type { RelayLogLevel } from '@dual-write/config';
+import type { RelayLogLevel } from './options.ts';
 
 export function createLogger(opts: { logger: Logger | undefined; level: RelayLogLevel; instanceId: string }): Logger {
   if (opts.logger) return opts.logger.child({ component: 'outbox-relay', instanceId: opts.instanceId });

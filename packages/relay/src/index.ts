@@ -1,0 +1,11 @@
+/**
+ * @dual-write/relay — publishes the rows of @dual-write/outbox to Kafka. Run it in-process (`startRelay()`) or as a
+ * process (the `outbox-relay` bin). README.md documents every export, the guarantees and their limits.
+ */
+export { startRelay, type Relay, type RelayEvents, type RelayStats } from './relay.ts';
+export { resolveRelayOptions, DEFAULT_TOPIC, RELAY_LOG_LEVELS, type RelayOptions, type ResolvedRelayOptions, type Backoff, type RelayLogLevel } from './options.ts';
+export { RelayError, RELAY_ERROR_CODES, type RelayErrorCode } from './errors.ts';
+export { runRelayCli, RELAY_CLI_HELP, type RelayCliOptions } from './run-relay-cli.ts';
+export { runDeadLettersCli, DEAD_LETTERS_CLI_HELP, type DeadLettersCliOptions } from './run-dead-letters-cli.ts';
+export { toKafkaMessage, outboxSequence } from './kafka-message.ts';
+export { SLOT_LOCK_CLASS } from './relay-session.ts';

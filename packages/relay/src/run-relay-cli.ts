@@ -1,0 +1,78 @@
+/**
+ * The relay as a process (the `outbox-relay` bin runs this): configured by the environment, stopped gracefully
+ * by SIGTERM/SIGINT. A wrapper may pass options of its own and its own --help text; the environment fills the rest.
+ */
+import { CodedError } from '@dual-write/outbox';
+import { startRelay } from './relay.ts';
+import type { RelayOptions } from './options.ts';
+
+export const RELAY_CLI_HELP = `Usage: outbox-relay [--help]
+
+Publishes the rows of the outbox table (@dual-write/outbox) to Kafka, in per-key order, and deletes them once
+Kafka acknowledged them. Several instances may run at once: they share the keys out among themselves.
+
+Settings (environment variables):
+  DATABASE_URL            postgres:// URL of the database with the outbox (required)
+  KAFKA_BROKERS           host:port[,host:port…] (required)
+  RELAY_TOPIC             topic name or template (default outbox.event.\${aggregatetype}, as Debezium's outbox router)
+  RELAY_PORT              /metrics and /health (default 9464; 0 = any free port)
+  RELAY_HOST              address /metrics and /health bind to (default 127.0.0.1; 0.0.0.0 for a remote scraper)
+  RELAY_BATCH_SIZE        rows per batch (default 500)
+  RELAY_POLL_INTERVAL_MS  poll when no NOTIFY arrived (default 1000)
+  RELAY_LISTEN            wake on the outbox NOTIFY (default true; false = poll only)
+  RELAY_MAX_ATTEMPTS      refusals by Kafka before a message becomes a dead letter (default 5)
+  RELAY_SLOTS             key-hash slots shared among instances; the same on every instance (default 32)
+  RELAY_DB_POOL_MAX       the relay's own pool (default 2) — plus one session for locks and LISTEN
+  RELAY_LOG_LEVEL         trace | debug | info | warn | error | fatal | silent (default info)
+
+Signals: SIGTERM or SIGINT stop claiming, finish the batch in flight, release the slots and exit 0;
+a second signal exits at once with 1. kill -9 is safe too: unacknowledged rows are republished on restart.
+
+Exit codes: 0 stopped on a signal · 1 crashed · 2 could not start (configuration, database, port).
+Dead letters: outbox-dead-letters --help`;
+
+
+export interface RelayCliOptions {
+  /** Options that win over the environment. */
+  options?: RelayOptions;
+  /** The --help text. */
+  help?: string;
+  /** Arguments after the script (default process.argv.slice(2)). */
+  argv?: string[];
+}
+
+/** Runs the relay until a signal; exits the process (0 on a signal, 1 on a crash, 2 when it cannot start). */
+export async function runRelayCli(cli: RelayCliOptions = {}): Promise<void> {
+  const argv = cli.argv ?? process.argv.slice(2);
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(cli.help ?? RELAY_CLI_HELP);
+    process.exit(0);
+  }
+  if (argv.length) {
+    console.error(`Unknown argument(s): ${argv.join(' ')}. The relay is configured by environment variables (see --help).`);
+    process.exit(2);
+  }
+
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  try {
+    relay = await startRelay(cli.options);
+  } catch (err) {
+    console.error(err instanceof CodedError ? err.format() : (err as Error).stack ?? String(err));
+    process.exit(2);
+  }
+
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (++signals > 1) process.exit(1);
+    process.stderr.write(`[relay] ${signal}: stopping (finishing the batch in flight)…\n`);
+    relay.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        console.error(err.stack ?? err.message);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
