@@ -2,4 +2,4 @@
 import { defineConfig } from 'vitest/config';
 import { labVitestConfig } from './packages/testkit/src/vitest-preset.ts';
 
-export default defineConfig(labVitestConfig(['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts', 'chaos/test/**/*.test.ts', 'bench/test/**/*.test.ts']));
+export default defineConfig(labVitestConfig(['packages/*/test/**/*.test.ts', 'services/*/test/**/*.test.ts', 'loadtests/test/**/*.test.ts', 'chaos/test/**/*.test.ts', 'bench/test/**/*.test.ts', 'examples/test/**/*.test.ts']));
