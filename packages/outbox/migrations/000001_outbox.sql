@@ -7,7 +7,7 @@
 --                   id is below the oldest transaction still running, so a row committed late is never skipped
 --   attempts, last_error, next_attempt_at   bookkeeping for messages Kafka refuses (poison messages)
 -- Rows are deleted once Kafka has acknowledged them, so the table stays small.
-create table outbox (
+create table :OUTBOX (
   id              uuid primary key,
   aggregatetype   text not null check (aggregatetype <> ''),
   aggregateid     text not null check (aggregateid <> ''),
@@ -23,23 +23,23 @@ create table outbox (
 );
 
 -- The relay's read: committed rows in (transaction_id, position) order.
-create index outbox_relay_order_idx on outbox (transaction_id, position);
+create index :OUTBOX_RELAY_ORDER_INDEX on :OUTBOX (transaction_id, position);
 -- The relay's "is this key parked behind a failing message?" probe: only failing rows are indexed.
-create index outbox_failing_key_idx on outbox (aggregatetype, aggregateid) where next_attempt_at is not null;
+create index :OUTBOX_FAILING_KEY_INDEX on :OUTBOX (aggregatetype, aggregateid) where next_attempt_at is not null;
 
 -- Wake the relays when rows are committed: NOTIFY is delivered at commit (never for a rollback), and one
 -- notification per statement (same channel and payload within a transaction are folded into one).
-create function outbox_notify() returns trigger language plpgsql as $$
+create function :OUTBOX_NOTIFY_FUNCTION() returns trigger language plpgsql as $$
 begin
-  perform pg_notify('outbox', '');
+  perform pg_notify(:OUTBOX_NOTIFY_CHANNEL, '');
   return null;
 end
 $$;
-create trigger outbox_notify after insert on outbox for each statement execute function outbox_notify();
+create trigger :OUTBOX_NOTIFY_TRIGGER after insert on :OUTBOX for each statement execute function :OUTBOX_NOTIFY_FUNCTION();
 
 -- Messages Kafka refused `maxAttempts` times, with the error. While a key has a dead letter, its later
 -- messages stay in the outbox (strict per-key order) until the dead letter is replayed or discarded.
-create table outbox_dead_letters (
+create table :OUTBOX_DEAD_LETTERS (
   id             uuid primary key,
   aggregatetype  text not null,
   aggregateid    text not null,
@@ -53,11 +53,11 @@ create table outbox_dead_letters (
   error          text not null,
   failed_at      timestamptz not null default now()
 );
-create index outbox_dead_letters_key_idx on outbox_dead_letters (aggregatetype, aggregateid);
+create index :OUTBOX_DEAD_LETTERS_KEY_INDEX on :OUTBOX_DEAD_LETTERS (aggregatetype, aggregateid);
 
 -- Consumers' de-duplication: one row per (consumer, event id) handled, written in the same transaction as
 -- the consumer's effect.
-create table inbox (
+create table :OUTBOX_INBOX (
   consumer     text not null,
   event_id     uuid not null,
   processed_at timestamptz not null default now(),

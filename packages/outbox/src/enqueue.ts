@@ -6,8 +6,9 @@ import { OutboxError } from './errors.ts';
 import type { OutboxMessage, SqlExecutor } from './types.ts';
 import { validateHeaders, validateMessage } from './validate.ts';
 import { withOutboxHint } from './sql-errors.ts';
+import { outboxTables, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
 
-export interface EnqueueOptions {
+export interface EnqueueOptions extends OutboxTables {
   /** Headers added to every message (a message's own headers win), e.g. `{ traceparent }` of the current request. */
   headers?: Record<string, string>;
 }
@@ -18,7 +19,7 @@ export const MAX_MESSAGES_PER_CALL = 10_000;
 // One statement for any number of messages: a JSON array in one parameter, expanded in order, so the rows'
 // positions follow the array's order (and every executor binds it the same way). The parameter is text cast to
 // jsonb, so a client that JSON-encodes jsonb parameters itself (postgres.js) sends the array as it is.
-const INSERT_SQL = `insert into outbox (id, aggregatetype, aggregateid, type, payload, headers)
+const insertSql = (t: ResolvedOutboxTables) => `insert into ${t.outbox} (id, aggregatetype, aggregateid, type, payload, headers)
 select (e.v->>'id')::uuid, e.v->>'aggregatetype', e.v->>'aggregateid', e.v->>'type', e.v->'payload', e.v->'headers'
 from jsonb_array_elements($1::text::jsonb) with ordinality as e(v, n)
 order by e.n`;
@@ -26,6 +27,7 @@ order by e.n`;
 /**
  * Writes one or more messages to the outbox through `executor` and returns their event ids, in order.
  * Run it inside the transaction that makes the change: if that transaction rolls back, so do the messages.
+ * `opts.schema` / `opts.table` name the outbox (default public.outbox), as given to migrateOutbox().
  */
 export async function enqueue(executor: SqlExecutor, messages: OutboxMessage | readonly OutboxMessage[], opts: EnqueueOptions = {}): Promise<string[]> {
   if (!executor || typeof executor.query !== 'function') {
@@ -36,6 +38,7 @@ export async function enqueue(executor: SqlExecutor, messages: OutboxMessage | r
   if (list.length > MAX_MESSAGES_PER_CALL) {
     throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', `enqueue() got ${list.length} messages; at most ${MAX_MESSAGES_PER_CALL} per call.`, 'Split the messages over several enqueue() calls in the same transaction.');
   }
+  const tables = outboxTables(opts, 'enqueue()');
   const defaults = validateHeaders(opts.headers, 'enqueue() options');
   const rows = list.map((m, i) => validateMessage(m, i, defaults));
   const seen = new Set<string>();
@@ -46,9 +49,9 @@ export async function enqueue(executor: SqlExecutor, messages: OutboxMessage | r
   // payload is already JSON text: splice it in raw so it is not quoted as a string.
   const json = `[${rows.map((r) => `{"id":${JSON.stringify(r.id)},"aggregatetype":${JSON.stringify(r.aggregatetype)},"aggregateid":${JSON.stringify(r.aggregateid)},"type":${JSON.stringify(r.type)},"payload":${r.payload},"headers":${JSON.stringify(r.headers)}}`).join(',')}]`;
   try {
-    await executor.query(INSERT_SQL, [json]);
+    await executor.query(insertSql(tables), [json]);
   } catch (err) {
-    throw withOutboxHint(err);
+    throw withOutboxHint(err, tables);
   }
   return rows.map((r) => r.id);
 }

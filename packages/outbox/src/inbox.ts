@@ -17,6 +17,7 @@ import { OutboxError } from './errors.ts';
 import type { SqlExecutor } from './types.ts';
 import { isUuid } from './validate.ts';
 import { withOutboxHint } from './sql-errors.ts';
+import { outboxTables, type OutboxTables } from './tables.ts';
 
 export type ProcessOutcome = 'processed' | 'duplicate';
 
@@ -27,7 +28,12 @@ export interface InboxEntry {
   eventId: string;
 }
 
-export async function processOnce(executor: SqlExecutor, entry: InboxEntry, fn: () => Promise<void> | void): Promise<ProcessOutcome> {
+/**
+ * Runs `fn` unless `entry` was processed before. `tables` names the inbox: `inbox` in `schema` (default public),
+ * or `<table>_inbox` for an outbox table named otherwise — the same `{ schema, table }` given to migrateOutbox().
+ */
+export async function processOnce(executor: SqlExecutor, entry: InboxEntry, fn: () => Promise<void> | void, tables: OutboxTables = {}): Promise<ProcessOutcome> {
+  const t = outboxTables(tables, 'processOnce()');
   if (typeof entry?.consumer !== 'string' || entry.consumer.trim() === '') {
     throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', 'processOnce() needs a non-empty consumer name.', 'Pass { consumer: "shipping", eventId }.');
   }
@@ -36,9 +42,9 @@ export async function processOnce(executor: SqlExecutor, entry: InboxEntry, fn: 
   }
   let inserted: number | null;
   try {
-    ({ rowCount: inserted } = await executor.query('insert into inbox (consumer, event_id) values ($1, $2) on conflict do nothing', [entry.consumer, entry.eventId]));
+    ({ rowCount: inserted } = await executor.query(`insert into ${t.inbox} (consumer, event_id) values ($1, $2) on conflict do nothing`, [entry.consumer, entry.eventId]));
   } catch (err) {
-    throw withOutboxHint(err);
+    throw withOutboxHint(err, t);
   }
   if (inserted !== 1) return 'duplicate';
   await fn();

@@ -24,9 +24,10 @@
 export type { SqlExecutor, OutboxMessage, OutboxRow, DeadLetter, JsonValue } from './types.ts';
 export { enqueue, MAX_MESSAGES_PER_CALL, type EnqueueOptions } from './enqueue.ts';
 export { processOnce, type ProcessOutcome, type InboxEntry } from './inbox.ts';
-export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary } from './dead-letters.ts';
-export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, type NumberedMigration, type MigrateResult } from './numbered-migrations.ts';
-export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult } from './migrate.ts';
+export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary, type ListDeadLettersOptions } from './dead-letters.ts';
+export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, type NumberedMigration, type MigrateResult, type Placeholder } from './numbered-migrations.ts';
+export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult, type MigrateOutboxOptions } from './migrate.ts';
+export { outboxTables, outboxMigrationPlaceholders, quoteIdent, MAX_TABLE_NAME_LENGTH, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
 export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
 export { sequelizeExecutor } from './adapters/sequelize.ts';
 export { knexExecutor } from './adapters/knex.ts';
@@ -39,4 +40,4 @@ export { mikroOrmExecutor, type MikroOrmEntityManager } from './adapters/mikro-o
 export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
 export { sqlState } from './sql-errors.ts';
 export { CodedError, OutboxError, isOutboxError, OUTBOX_ERROR_CODES, type OutboxErrorCode } from './errors.ts';
-export { OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';
+export { OUTBOX_SCHEMA, OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';

@@ -1,7 +1,17 @@
-/** Names the SQL, the relay and the docs share. Changing one means a new migration. */
+/**
+ * The DEFAULT names of the outbox's objects: what migrations, queries, the relay and the docs use when no
+ * `OutboxTables` option ({ schema, table }, see tables.ts) says otherwise. tables.ts derives every name from
+ * these, so a changed default here would be a new migration and a break for every installed database.
+ */
+/** Schema of the outbox's tables (option `schema`). */
+export const OUTBOX_SCHEMA = 'public';
+/** The outbox table (option `table`). */
 export const OUTBOX_TABLE = 'outbox';
+/** Dead letters of the default table: `<table>_dead_letters`. */
 export const DEAD_LETTER_TABLE = 'outbox_dead_letters';
+/** The inbox next to the default table (another table name `t` has the inbox `t_inbox`). */
 export const INBOX_TABLE = 'inbox';
+/** Tracking table of the outbox's own migrations for the default table: `<table>_migrations`. */
 export const MIGRATIONS_TABLE = 'outbox_migrations';
-/** The NOTIFY channel of the outbox's insert trigger (migration 000001). */
+/** The NOTIFY channel of the default outbox's insert trigger (migration 000001). */
 export const OUTBOX_CHANNEL = 'outbox';

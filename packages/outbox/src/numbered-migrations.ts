@@ -4,6 +4,12 @@
  * advisory lock, so a second migrator waits and then finds nothing left to do. A released migration must not
  * change: its checksum is recorded, and a changed file is an error. The outbox's own migrations use this, and
  * so can an application's (packages/schema does).
+ *
+ * Placeholders: a set may name tokens (`:OUTBOX`, `:OUTBOX_DEAD_LETTERS` …, an uppercase word after a single
+ * colon) that are replaced in every file before it runs — the outbox substitutes its schema and table names so.
+ * The checksum is taken on the file with each token replaced by its `checksumAs` text instead (the default name
+ * it stood for), so it does not depend on the names being substituted: a migration has one checksum in every
+ * schema, and a file that gained placeholders later keeps the checksum databases recorded before.
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -14,8 +20,26 @@ import type { SqlExecutor } from './types.ts';
 export interface NumberedMigration {
   id: number;
   name: string;
+  /** The SQL that runs (placeholders substituted). */
   sql: string;
   checksum: string;
+}
+
+/** A token of migration files: replaced by `value` before the file runs, by `checksumAs` for its checksum. */
+export interface Placeholder {
+  value: string;
+  checksumAs: string;
+}
+
+/** `:NAME` — an uppercase word after a single colon (a cast such as `::TEXT` is not one). */
+const TOKEN = /(?<![:\w]):([A-Z][A-Z0-9_]*)(?![\w])/g;
+
+function substitute(sql: string, placeholders: Readonly<Record<string, Placeholder>>, use: keyof Placeholder, where: () => string): string {
+  return sql.replace(TOKEN, (token: string, name: string) => {
+    const p = Object.prototype.hasOwnProperty.call(placeholders, name) ? placeholders[name] : undefined;
+    if (!p) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `${where()} uses the unknown placeholder ${token}.`, `Known placeholders: ${Object.keys(placeholders).map((k) => `:${k}`).join(', ')}.`);
+    return p[use];
+  });
 }
 
 export interface MigrateResult {
@@ -33,16 +57,26 @@ export interface MigrationSet {
   lockKey: number;
   /** Named in errors and logs, e.g. "Outbox migration". */
   what: string;
+  /** Schema of the tracking table, created if missing; without it the tracking table is found on the search_path. */
+  schema?: string;
+  /** Tokens replaced in every file before it runs (see the top of this file). */
+  placeholders?: Readonly<Record<string, Placeholder>>;
 }
 
-/** Reads `000001_name.sql` files from a folder, checked for gaps and duplicates. */
-export function loadNumberedMigrations(dir: string, what = 'Migration'): NumberedMigration[] {
+/**
+ * Reads `000001_name.sql` files from a folder, checked for gaps and duplicates. With `placeholders`, each file's
+ * `sql` has them substituted and its checksum is taken with their `checksumAs` text.
+ */
+export function loadNumberedMigrations(dir: string, what = 'Migration', placeholders?: Readonly<Record<string, Placeholder>>): NumberedMigration[] {
   const files = readdirSync(dir).filter((f) => f.endsWith('.sql')).sort();
   const migrations = files.map((file) => {
     const m = /^(\d{6})_([a-z0-9_]+)\.sql$/.exec(file);
     if (!m) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `${what} file "${file}" is not named like 000001_name.sql.`, `Rename it in ${dir}.`);
-    const sql = readFileSync(path.join(dir, file), 'utf8');
-    return { id: Number(m[1]), name: m[2]!, sql, checksum: createHash('sha256').update(sql).digest('hex') };
+    const text = readFileSync(path.join(dir, file), 'utf8');
+    const where = () => `${what} ${file}`;
+    const sql = placeholders ? substitute(text, placeholders, 'value', where) : text;
+    const checksummed = placeholders ? substitute(text, placeholders, 'checksumAs', where) : text;
+    return { id: Number(m[1]), name: m[2]!, sql, checksum: createHash('sha256').update(checksummed).digest('hex') };
   });
   migrations.forEach((mig, i) => {
     if (mig.id !== i + 1) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `${what}s must be numbered 1, 2, 3… without gaps; found ${mig.id} at position ${i + 1}.`, `Renumber the files in ${dir}.`);
@@ -54,19 +88,28 @@ export const migrationLabel = (m: NumberedMigration) => `${String(m.id).padStart
 
 /** Applies the missing migrations of `set` on ONE connection outside any transaction (it opens and commits its own). */
 export async function applyNumberedMigrations(db: SqlExecutor, set: MigrationSet, log: (line: string) => void = () => {}): Promise<MigrateResult> {
-  if (!/^[a-z_][a-z0-9_]*$/.test(set.table)) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `Tracking table name "${set.table}" is not a plain SQL identifier.`, 'Use lowercase letters, digits and underscores.');
-  const migrations = loadNumberedMigrations(set.dir, set.what);
+  const plain = /^[a-z_][a-z0-9_]{0,62}$/;
+  if (!plain.test(set.table)) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `Tracking table name "${set.table}" is not a plain SQL identifier.`, 'Use lowercase letters, digits and underscores.');
+  if (set.schema !== undefined && !plain.test(set.schema)) throw new OutboxError('DW_OUTBOX_INVALID_OPTION', `Schema name "${set.schema}" is not a plain SQL identifier.`, 'Use lowercase letters, digits and underscores.');
+  const tracking = set.schema === undefined ? set.table : `"${set.schema}"."${set.table}"`;
+  const migrations = loadNumberedMigrations(set.dir, set.what, set.placeholders);
   const applied: string[] = [];
   await db.query('begin');
   try {
     await db.query('select pg_advisory_xact_lock($1)', [set.lockKey]);
-    await db.query(`create table if not exists ${set.table} (
+    // Only when missing: CREATE SCHEMA IF NOT EXISTS checks the CREATE privilege on the database even when the
+    // schema exists, and an application role often lacks it.
+    if (set.schema !== undefined && (await db.query('select 1 from pg_namespace where nspname = $1', [set.schema])).rows.length === 0) {
+      await db.query(`create schema if not exists "${set.schema}"`);
+      log(`created schema ${set.schema}`);
+    }
+    await db.query(`create table if not exists ${tracking} (
       id integer primary key,
       name text not null,
       checksum text not null,
       applied_at timestamptz not null default now()
     )`);
-    const { rows } = await db.query(`select id, name, checksum from ${set.table} order by id`);
+    const { rows } = await db.query(`select id, name, checksum from ${tracking} order by id`);
     const done = new Map((rows as { id: number; name: string; checksum: string }[]).map((r) => [r.id, r]));
     for (const mig of migrations) {
       const prior = done.get(mig.id);
@@ -77,7 +120,7 @@ export async function applyNumberedMigrations(db: SqlExecutor, set: MigrationSet
         continue;
       }
       await db.query(mig.sql);
-      await db.query(`insert into ${set.table} (id, name, checksum) values ($1, $2, $3)`, [mig.id, mig.name, mig.checksum]);
+      await db.query(`insert into ${tracking} (id, name, checksum) values ($1, $2, $3)`, [mig.id, mig.name, mig.checksum]);
       applied.push(migrationLabel(mig));
       log(`applied ${set.what.toLowerCase()} ${migrationLabel(mig)}`);
     }

@@ -108,10 +108,11 @@ describe('enqueue with pg', () => {
 
   it('says DW_OUTBOX_NOT_MIGRATED when the tables are missing, and refuses the same id twice in one call', async () => {
     await withClient(async (c) => {
+      // The schema option, not the search_path, says where the outbox is: a schema without one is "not migrated".
       await c.query('create schema if not exists empty_schema; set search_path = empty_schema');
-      const err = await enqueue(pgExecutor(c), message()).catch((e: unknown) => e);
+      const err = await enqueue(pgExecutor(c), message(), { schema: 'empty_schema' }).catch((e: unknown) => e);
       expect((err as OutboxError).code).toBe('DW_OUTBOX_NOT_MIGRATED');
-      expect((err as OutboxError).hint).toMatch(/migrateOutbox/);
+      expect((err as OutboxError).hint).toMatch(/migrateOutbox\(client, \{ schema: "empty_schema", table: "outbox" \}\)/);
     });
     const id = '11111111-2222-4333-8444-555555555555';
     await expect(enqueue(pgExecutor(lab.pool({ max: 1 })), [message({ id }), message({ id })])).rejects.toThrow(/appears twice/);

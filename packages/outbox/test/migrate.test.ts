@@ -17,7 +17,7 @@ async function client(): Promise<pg.Client> {
 // Each test starts from an empty database and sets up what it needs: none depends on another's leftovers.
 beforeEach(async () => {
   const c = await client();
-  await c.query('drop schema public cascade; create schema public');
+  await c.query('drop schema public cascade; create schema public; drop schema if exists billing_events cascade');
   await c.end();
 });
 
@@ -57,6 +57,51 @@ describe('migrateOutbox', () => {
     expect((await migrateOutbox(pool)).applied).toEqual([]);
     expect((await migrateOutbox(pgExecutor(pool))).alreadyApplied).toBe(loadOutboxMigrations().length);
     await pool.end();
+  });
+
+  it('with { schema, table }: creates the schema, names every object after the table, tracks it apart; two outboxes share a schema; NOTIFY per outbox', async () => {
+    const billing = { schema: 'billing_events', table: 'events_outbox' };
+    const c = await client();
+    try {
+      expect((await migrateOutbox(c, billing)).applied).toEqual(['000001_outbox']);
+      expect((await migrateOutbox(pgExecutor(c), billing)).applied).toEqual([]);
+      const objects = async (schema: string) =>
+        (await c.query("select c.relname, c.relkind from pg_class c join pg_namespace n on n.oid = c.relnamespace where n.nspname = $1 and c.relkind in ('r', 'i') order by 1", [schema])).rows.map((r) => r.relname);
+      expect(await objects('billing_events')).toEqual(expect.arrayContaining([
+        'events_outbox', 'events_outbox_dead_letters', 'events_outbox_inbox', 'events_outbox_migrations',
+        'events_outbox_relay_order_idx', 'events_outbox_failing_key_idx', 'events_outbox_dead_letters_key_idx',
+      ]));
+      expect(await objects('public')).toEqual([]); // nothing of the default outbox
+      const fn = await c.query("select p.proname from pg_proc p join pg_namespace n on n.oid = p.pronamespace where n.nspname = 'billing_events'");
+      expect(fn.rows.map((r) => r.proname)).toEqual(['events_outbox_notify']);
+      const trigger = await c.query(`select tgname from pg_trigger where tgrelid = 'billing_events.events_outbox'::regclass and not tgisinternal`);
+      expect(trigger.rows.map((r) => r.tgname)).toEqual(['events_outbox_notify']);
+
+      // The default outbox next to it, and a second outbox in the same schema: independent, no name clashes.
+      expect((await migrateOutbox(c)).applied).toEqual(['000001_outbox']);
+      expect((await migrateOutbox(c, { schema: 'billing_events', table: 'refunds_outbox' })).applied).toEqual(['000001_outbox']);
+      expect(await objects('public')).toEqual(expect.arrayContaining(['outbox', 'outbox_dead_letters', 'inbox', 'outbox_migrations']));
+      expect(await objects('billing_events')).toEqual(expect.arrayContaining(['refunds_outbox', 'refunds_outbox_inbox', 'events_outbox']));
+      // The checksum does not depend on the names.
+      const sums = await c.query('select (select checksum from billing_events.events_outbox_migrations) as a, (select checksum from public.outbox_migrations) as b');
+      expect(sums.rows[0].a).toBe(sums.rows[0].b);
+
+      // Each outbox's insert trigger notifies its own channel only.
+      const listener = await client();
+      const heard: string[] = [];
+      listener.on('notification', (n) => heard.push(n.channel));
+      await listener.query('listen outbox; listen "billing_events.events_outbox"; listen "billing_events.refunds_outbox"');
+      const insert = (table: string) =>
+        c.query(`insert into ${table} (id, aggregatetype, aggregateid, type, payload) values (gen_random_uuid(), 'a', 'k', 't', '{}')`);
+      await insert('billing_events.events_outbox');
+      await insert('billing_events.refunds_outbox');
+      await insert('public.outbox');
+      await listener.query('select 1'); // notifications sent before this round trip have arrived
+      await listener.end();
+      expect(heard).toEqual(['billing_events.events_outbox', 'billing_events.refunds_outbox', 'outbox']);
+    } finally {
+      await c.end();
+    }
   });
 
   it('refuses a released migration whose file changed, and a badly named file', async () => {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
+import { OUTBOX_SCHEMA, OUTBOX_TABLE, OutboxError, outboxTables, type ResolvedOutboxTables } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
 
 export const RELAY_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
@@ -26,6 +27,10 @@ export interface Backoff {
 export interface RelayOptions {
   /** postgres:// URL of the database holding the outbox. Default: DATABASE_URL (required). */
   database?: string;
+  /** Schema of the outbox's tables, as given to migrateOutbox(). Default OUTBOX_SCHEMA, else `public`. */
+  schema?: string;
+  /** The outbox table (its dead letters: `<table>_dead_letters`), as given to migrateOutbox(). Default OUTBOX_TABLE, else `outbox`. */
+  table?: string;
   /** Kafka brokers (`host:port` list or comma-separated string). Default: KAFKA_BROKERS (required). */
   brokers?: readonly string[] | string;
   /**
@@ -79,6 +84,10 @@ export interface RelayOptions {
 
 export interface ResolvedRelayOptions {
   database: string;
+  schema: string;
+  table: string;
+  /** Every name derived from schema and table, quoted for SQL (@dual-write/outbox's outboxTables()). */
+  tables: ResolvedOutboxTables;
   brokers: string[];
   /** The topic template (a plain name when every type goes to one topic). */
   topic: string;
@@ -108,6 +117,8 @@ export interface ResolvedRelayOptions {
 /** Option → the environment variable it defaults from (for error messages). */
 const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   database: 'DATABASE_URL',
+  schema: 'OUTBOX_SCHEMA',
+  table: 'OUTBOX_TABLE',
   brokers: 'KAFKA_BROKERS',
   topic: 'RELAY_TOPIC',
   host: 'RELAY_HOST',
@@ -122,7 +133,7 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
 };
 
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
-  'database', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
+  'database', 'schema', 'table', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
   'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
   'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka',
 ];
@@ -198,6 +209,20 @@ function topicMapper(value: unknown, fallback: (aggregateType: string) => string
   throw invalid('topicFor', value, 'a function (aggregateType) => topic, or an object { aggregateType: topic }');
 }
 
+/** schema and table, checked by the outbox's own rules; a bad one is DW_RELAY_INVALID_OPTION naming the option and its variable. */
+function outboxNames(schema: unknown, table: unknown): ResolvedOutboxTables {
+  for (const [option, value] of [['schema', schema], ['table', table]] as const) {
+    if (typeof value !== 'string') throw invalid(option, value, 'a plain lowercase SQL identifier');
+  }
+  try {
+    return outboxTables({ schema: schema as string, table: table as string }, 'Relay');
+  } catch (err) {
+    if (!(err instanceof OutboxError) || err.code !== 'DW_OUTBOX_INVALID_OPTION') throw err;
+    const d = (err.details ?? {}) as { option?: 'schema' | 'table'; value?: unknown; expected?: string };
+    throw invalid(d.option ?? 'schema', d.value, d.expected ?? 'a plain lowercase SQL identifier');
+  }
+}
+
 function backoff(option: string, value: unknown, fallback: Backoff): Backoff {
   if (value === undefined) return fallback;
   if (typeof value !== 'object' || value === null) throw invalid(option, value, '{ initialMs, maxMs }');
@@ -258,8 +283,12 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
   if (typeof listen !== 'boolean') throw invalid('listen', listen, 'true or false');
   if (input.kafka !== undefined && (typeof input.kafka !== 'object' || input.kafka === null)) throw invalid('kafka', input.kafka, 'an object of kafkajs client settings');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
+  const tables = outboxNames(input.schema ?? e('schema', 'text') ?? OUTBOX_SCHEMA, input.table ?? e('table', 'text') ?? OUTBOX_TABLE);
   return {
     database: databaseUrl(required('database', input.database ?? e('database', 'text'), 'postgres://user:password@db:5432/app')),
+    schema: tables.schema,
+    table: tables.table,
+    tables,
     brokers: brokerList(required('brokers', input.brokers ?? e('brokers', 'text'), 'kafka-1:9092,kafka-2:9092')),
     topic,
     topicFor: topicMapper(input.topicFor, topicTemplate(topic)),

@@ -1,9 +1,10 @@
 /**
  * The relay's SQL. Every statement autocommits on the relay's own small pool: the relay never holds a
- * transaction open, least of all while it waits on Kafka.
+ * transaction open, least of all while it waits on Kafka. Tables are named schema-qualified and quoted, from the
+ * relay's schema and table options (`tables`), never through the search_path.
  */
 import type pg from 'pg';
-import type { OutboxRow } from '@dual-write/outbox';
+import type { OutboxRow, ResolvedOutboxTables } from '@dual-write/outbox';
 
 /** A row's slot: which relay instance may publish it. The same expression everywhere (SQL and docs). */
 export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
@@ -12,17 +13,17 @@ export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
 // smaller transaction id can appear later (rolled-back rows never become visible). Order = (xid, position).
 // Rows of a key that is parked — behind a message in backoff, or behind a dead letter — are left out in SQL,
 // so a parked key never fills the batch and starves the others.
-const FETCH_SQL = `
+const fetchSql = (t: ResolvedOutboxTables) => `
 select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at,
        o.position::text as position, o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
-from outbox o
+from ${t.outbox} o
 where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   and ${SLOT_SQL} = any($2::int[])
   and not exists (
-    select 1 from outbox p
+    select 1 from ${t.outbox} p
     where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype and p.aggregateid = o.aggregateid
       and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
-  and not exists (select 1 from outbox_dead_letters d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)
+  and not exists (select 1 from ${t.deadLetters} d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)
 order by o.transaction_id, o.position
 limit $3`;
 
@@ -39,18 +40,24 @@ export interface OutboxStats {
 }
 
 export class OutboxStore {
-  constructor(private readonly pool: pg.Pool) {}
+  private readonly fetchSql: string;
+
+  /** `tables`: the outbox's names (default public.outbox and public.outbox_dead_letters). */
+  constructor(private readonly pool: pg.Pool, private readonly tables: ResolvedOutboxTables) {
+    this.fetchSql = fetchSql(tables);
+  }
 
   async tablesExist(): Promise<boolean> {
     const { rows } = await this.pool.query<{ ok: boolean }>(
-      "select to_regclass('outbox') is not null and to_regclass('outbox_dead_letters') is not null as ok",
+      'select to_regclass($1) is not null and to_regclass($2) is not null as ok',
+      [this.tables.outbox, this.tables.deadLetters],
     );
     return rows[0]?.ok === true;
   }
 
   async fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]> {
     if (owned.length === 0) return [];
-    const { rows } = await this.pool.query<OutboxRow>(FETCH_SQL, [slots, owned, limit]);
+    const { rows } = await this.pool.query<OutboxRow>(this.fetchSql, [slots, owned, limit]);
     return rows;
   }
 
@@ -61,12 +68,13 @@ export class OutboxStore {
    */
   async countUnpublished(slots: number, owned: readonly number[]): Promise<number> {
     if (owned.length === 0) return 0;
+    const t = this.tables;
     const { rows } = await this.pool.query<{ n: number }>(
-      `select count(*)::int as n from outbox o
+      `select count(*)::int as n from ${t.outbox} o
        where ${SLOT_SQL} = any($2::int[])
-         and not exists (select 1 from outbox p where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype
+         and not exists (select 1 from ${t.outbox} p where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype
                          and p.aggregateid = o.aggregateid and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
-         and not exists (select 1 from outbox_dead_letters d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)`,
+         and not exists (select 1 from ${t.deadLetters} d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)`,
       [slots, owned],
     );
     return rows[0]!.n;
@@ -75,14 +83,14 @@ export class OutboxStore {
   /** Delete on publish: the table only holds what is not yet acknowledged by Kafka. */
   async deletePublished(rows: readonly OutboxRow[]): Promise<void> {
     if (rows.length === 0) return;
-    await this.pool.query('delete from outbox where position = any($1::bigint[])', [rows.map((r) => r.position)]);
+    await this.pool.query(`delete from ${this.tables.outbox} where position = any($1::bigint[])`, [rows.map((r) => r.position)]);
   }
 
   /** Kafka refused these messages: count the attempt and hold the row (and its key) back for `delayMs`. */
   async recordFailures(failures: readonly (Failure & { delayMs: number })[]): Promise<void> {
     if (failures.length === 0) return;
     await this.pool.query(
-      `update outbox o set attempts = o.attempts + 1, last_error = f.error,
+      `update ${this.tables.outbox} o set attempts = o.attempts + 1, last_error = f.error,
               next_attempt_at = now() + f.delay_ms * interval '1 millisecond'
        from unnest($1::bigint[], $2::text[], $3::int[]) as f(position, error, delay_ms)
        where o.position = f.position`,
@@ -90,16 +98,16 @@ export class OutboxStore {
     );
   }
 
-  /** Moves rows to outbox_dead_letters in one statement (atomic: a row is in exactly one of the two tables). */
+  /** Moves rows to the dead letters (`<table>_dead_letters`) in one statement (atomic: a row is in exactly one of the two tables). */
   async moveToDeadLetters(failures: readonly Failure[]): Promise<void> {
     if (failures.length === 0) return;
     await this.pool.query(
       `with moved as (
-         delete from outbox o using unnest($1::bigint[], $2::text[]) as f(position, error)
+         delete from ${this.tables.outbox} o using unnest($1::bigint[], $2::text[]) as f(position, error)
          where o.position = f.position
          returning o.*, f.error
        )
-       insert into outbox_dead_letters (id, aggregatetype, aggregateid, type, payload, headers, created_at, position, transaction_id, attempts, error)
+       insert into ${this.tables.deadLetters} (id, aggregatetype, aggregateid, type, payload, headers, created_at, position, transaction_id, attempts, error)
        select id, aggregatetype, aggregateid, type, payload, headers, created_at, position, transaction_id, attempts + 1, error from moved`,
       [failures.map((f) => f.row.position), failures.map((f) => f.error)],
     );
@@ -107,12 +115,13 @@ export class OutboxStore {
 
   /** Figures for the gauges (whole outbox, all instances). */
   async stats(): Promise<OutboxStats> {
+    const t = this.tables;
     const { rows } = await this.pool.query<{ backlog: string; oldest: number | null; parked: string; dead: string }>(`
-      select (select count(*) from outbox) as backlog,
-             (select extract(epoch from now() - created_at)::float8 from outbox order by transaction_id, position limit 1) as oldest,
-             (select count(*) from (select aggregatetype, aggregateid from outbox where next_attempt_at > now()
-                                    union select aggregatetype, aggregateid from outbox_dead_letters) k) as parked,
-             (select count(*) from outbox_dead_letters) as dead`);
+      select (select count(*) from ${t.outbox}) as backlog,
+             (select extract(epoch from now() - created_at)::float8 from ${t.outbox} order by transaction_id, position limit 1) as oldest,
+             (select count(*) from (select aggregatetype, aggregateid from ${t.outbox} where next_attempt_at > now()
+                                    union select aggregatetype, aggregateid from ${t.deadLetters}) k) as parked,
+             (select count(*) from ${t.deadLetters}) as dead`);
     const r = rows[0]!;
     return { backlog: Number(r.backlog), oldestAgeSeconds: Math.max(0, r.oldest ?? 0), parkedKeys: Number(r.parked), deadLetters: Number(r.dead) };
   }

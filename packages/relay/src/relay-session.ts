@@ -7,18 +7,47 @@
  *  - LISTEN on the outbox channel (wake up on commit; not with listen: false, which polls only) and on a
  *    rebalance channel (instances joining/leaving).
  * Only try-locks are used, never waiting locks, so instances cannot deadlock each other.
+ *
+ * Locks and channels belong to ONE outbox (schema + table): relays of two outboxes in the same database neither
+ * share slots nor count each other as members (relayLockSpace()); the default public.outbox keeps the constants.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import pgModule from 'pg';
 import type { Logger } from 'pino';
+import type { ResolvedOutboxTables } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
-import { OUTBOX_CHANNEL } from '@dual-write/outbox';
 
-/** pg_advisory_lock(SLOT_LOCK_CLASS, slot): one owner per slot. */
+/** pg_advisory_lock(SLOT_LOCK_CLASS, slot): one owner per slot (of the default outbox, public.outbox). */
 export const SLOT_LOCK_CLASS = 74_110_010;
 /** pg_advisory_lock_shared(MEMBER_LOCK_CLASS, slots): one per live instance; the slot count is part of the key. */
 export const MEMBER_LOCK_CLASS = 74_110_011;
 export const REBALANCE_CHANNEL = 'outbox_relay_rebalance';
+
+/** The advisory-lock classes and the rebalance channel of the relays of one outbox. */
+export interface RelayLockSpace {
+  slotClass: number;
+  memberClass: number;
+  rebalanceChannel: string;
+}
+
+/**
+ * public.outbox: SLOT_LOCK_CLASS, MEMBER_LOCK_CLASS, REBALANCE_CHANNEL (what every relay used before the schema
+ * and table options). Any other outbox: classes and a channel derived from a hash of "schema.table" — positive
+ * int4s (pg_locks.classid is an oid), never the default classes — so its relays coordinate only among themselves.
+ */
+export function relayLockSpace(tables: Pick<ResolvedOutboxTables, 'schema' | 'table' | 'isDefault'>): RelayLockSpace {
+  if (tables.isDefault) return { slotClass: SLOT_LOCK_CLASS, memberClass: MEMBER_LOCK_CLASS, rebalanceChannel: REBALANCE_CHANNEL };
+  const h = createHash('sha256').update(`${tables.schema}.${tables.table}`).digest();
+  const taken = new Set([SLOT_LOCK_CLASS, MEMBER_LOCK_CLASS]);
+  const pick = (offset: number) => {
+    let c = h.readUInt32BE(offset) & 0x7fff_ffff;
+    while (taken.has(c)) c = (c + 1) & 0x7fff_ffff;
+    taken.add(c);
+    return c;
+  };
+  return { slotClass: pick(0), memberClass: pick(4), rebalanceChannel: `${REBALANCE_CHANNEL}_${h.toString('hex', 8, 14)}` };
+}
 
 const OUR_DB = '(select oid from pg_database where datname = current_database())';
 
@@ -42,13 +71,16 @@ export interface RebalanceResult {
 export class RelaySession {
   private client: pg.Client | undefined;
   private readonly ownedSlots = new Set<number>();
+  private readonly space: RelayLockSpace;
   private alive = false;
   private closing = false;
 
   constructor(
-    private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean },
+    private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean; tables: ResolvedOutboxTables },
     private readonly events: SessionEvents,
-  ) {}
+  ) {
+    this.space = relayLockSpace(opts.tables);
+  }
 
   get isOpen(): boolean {
     return this.alive;
@@ -68,28 +100,30 @@ export class RelaySession {
     });
     client.on('error', (err) => this.lost(client, err));
     client.on('end', () => this.lost(client, undefined));
+    const { channel, channelIdent } = this.opts.tables;
+    const { memberClass, rebalanceChannel } = this.space;
     client.on('notification', (n) => {
-      if (n.channel === OUTBOX_CHANNEL) this.events.onOutboxNotify();
-      else if (n.channel === REBALANCE_CHANNEL) this.events.onRebalanceHint();
+      if (n.channel === channel) this.events.onOutboxNotify();
+      else if (n.channel === rebalanceChannel) this.events.onRebalanceHint();
     });
     await client.connect();
     try {
-      if (this.opts.listen !== false) await client.query(`listen ${OUTBOX_CHANNEL}`);
-      await client.query(`listen ${REBALANCE_CHANNEL}`);
-      await client.query('select pg_advisory_lock_shared($1, $2)', [MEMBER_LOCK_CLASS, this.opts.slots]);
+      if (this.opts.listen !== false) await client.query(`listen ${channelIdent}`);
+      await client.query(`listen "${rebalanceChannel}"`);
+      await client.query('select pg_advisory_lock_shared($1, $2)', [memberClass, this.opts.slots]);
       const { rows } = await client.query<{ slots: string }>(
         `select distinct objid::bigint::text as slots from pg_locks
          where locktype = 'advisory' and database = ${OUR_DB} and classid::bigint = $1 and objsubid = 2 and objid::bigint <> $2`,
-        [MEMBER_LOCK_CLASS, this.opts.slots],
+        [memberClass, this.opts.slots],
       );
       if (rows.length) {
         throw new RelayError(
           'DW_RELAY_SLOTS_MISMATCH',
-          `This relay uses ${this.opts.slots} slots, but another instance on the same database uses ${rows.map((r) => r.slots).join(', ')}.`,
+          `This relay uses ${this.opts.slots} slots, but another instance of the same outbox (${this.opts.tables.outbox}) uses ${rows.map((r) => r.slots).join(', ')}.`,
           'Every relay instance of a database must use the same RELAY_SLOTS (slots option): stop the others before changing it.',
         );
       }
-      await client.query('select pg_notify($1, $2)', [REBALANCE_CHANNEL, `join ${this.opts.instanceId}`]);
+      await client.query('select pg_notify($1, $2)', [rebalanceChannel, `join ${this.opts.instanceId}`]);
     } catch (err) {
       this.closing = true;
       await client.end().catch(() => {});
@@ -125,7 +159,7 @@ export class RelaySession {
                  and classid::bigint = $1 and objsubid = 2 and granted) as members,
               array(select objid::int from pg_locks where locktype = 'advisory' and database = ${OUR_DB}
                  and classid::bigint = $2 and objsubid = 2 and granted) as taken`,
-      [MEMBER_LOCK_CLASS, SLOT_LOCK_CLASS],
+      [this.space.memberClass, this.space.slotClass],
     );
     const members = Math.max(1, rows[0]!.members);
     const fairShare = Math.ceil(this.opts.slots / members);
@@ -133,11 +167,11 @@ export class RelaySession {
     const released: number[] = [];
     if (this.ownedSlots.size > fairShare) {
       for (const slot of this.owned.reverse().slice(0, this.ownedSlots.size - fairShare)) {
-        await db.query('select pg_advisory_unlock($1, $2)', [SLOT_LOCK_CLASS, slot]);
+        await db.query('select pg_advisory_unlock($1, $2)', [this.space.slotClass, slot]);
         this.ownedSlots.delete(slot);
         released.push(slot);
       }
-      await db.query('select pg_notify($1, $2)', [REBALANCE_CHANNEL, `released ${this.opts.instanceId}`]);
+      await db.query('select pg_notify($1, $2)', [this.space.rebalanceChannel, `released ${this.opts.instanceId}`]);
     } else if (this.ownedSlots.size < fairShare) {
       const taken = new Set(rows[0]!.taken);
       // Start at an instance-specific offset so instances starting together do not race for the same slots.
@@ -145,7 +179,7 @@ export class RelaySession {
       for (let i = 0; i < this.opts.slots && this.ownedSlots.size < fairShare; i++) {
         const slot = (offset + i) % this.opts.slots;
         if (this.ownedSlots.has(slot) || taken.has(slot)) continue;
-        const r = await db.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [SLOT_LOCK_CLASS, slot]);
+        const r = await db.query<{ ok: boolean }>('select pg_try_advisory_lock($1, $2) as ok', [this.space.slotClass, slot]);
         if (r.rows[0]?.ok) {
           this.ownedSlots.add(slot);
           claimed.push(slot);
@@ -162,7 +196,7 @@ export class RelaySession {
     this.closing = true;
     try {
       if (this.alive) await client.query('select pg_advisory_unlock_all()').catch(() => {});
-      if (this.alive) await client.query('select pg_notify($1, $2)', [REBALANCE_CHANNEL, `left ${this.opts.instanceId}`]).catch(() => {});
+      if (this.alive) await client.query('select pg_notify($1, $2)', [this.space.rebalanceChannel, `left ${this.opts.instanceId}`]).catch(() => {});
     } finally {
       this.alive = false;
       this.ownedSlots.clear();

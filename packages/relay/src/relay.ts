@@ -32,7 +32,7 @@ export interface RelayEvents {
   published: [{ count: number; topic: string; total: number; ids: string[] }];
   /** Kafka refused a message; it is retried after its backoff (attempts so far). */
   failed: [{ id: string; aggregateType: string; aggregateId: string; attempts: number; error: string }];
-  /** A message reached maxAttempts and moved to outbox_dead_letters; its key is parked until replay/discard. */
+  /** A message reached maxAttempts and moved to the dead letters (`<table>_dead_letters`); its key is parked until replay/discard. */
   'dead-lettered': [{ id: string; aggregateType: string; aggregateId: string; error: string }];
   /** A batch finished (read → published/refused → deleted). */
   batch: [{ rows: number; published: number; failed: number; deadLettered: number; parked: number; durationMs: number }];
@@ -98,7 +98,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     statement_timeout: 60_000,
   });
   pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
-  const store = new OutboxStore(pool);
+  const store = new OutboxStore(pool, opts.tables);
   try {
     // A blip (a reset connection) is retried; a database still unreachable after connectTimeoutMs is an error.
     await retryUntil(Date.now() + opts.connectTimeoutMs, () => pool.query('select 1'));
@@ -108,7 +108,15 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   }
   try {
     if (!(await store.tablesExist())) {
-      throw new OutboxError('DW_OUTBOX_NOT_MIGRATED', `The outbox tables do not exist in ${redact(opts.database)}.`, 'Run migrateOutbox(client) from @dual-write/outbox first (e.g. at your service start-up).');
+      const { tables } = opts;
+      throw new OutboxError(
+        'DW_OUTBOX_NOT_MIGRATED',
+        `The outbox tables ${tables.outbox} and ${tables.deadLetters} do not exist in ${redact(opts.database)}.`,
+        tables.isDefault
+          ? 'Run migrateOutbox(client) from @dual-write/outbox first (e.g. at your service start-up), or set OUTBOX_SCHEMA / OUTBOX_TABLE (the schema and table options) to where it migrated the outbox.'
+          : `Run migrateOutbox(client, { schema: ${JSON.stringify(tables.schema)}, table: ${JSON.stringify(tables.table)} }) from @dual-write/outbox first, or fix OUTBOX_SCHEMA / OUTBOX_TABLE (the schema and table options).`,
+        { schema: tables.schema, table: tables.table },
+      );
     }
   } catch (err) {
     await pool.end().catch(() => {});
@@ -173,7 +181,7 @@ class OutboxRelay implements Relay {
     this.metrics = this.m.registry;
     this.kafka = new KafkaPublisher(options, log);
     this.session = new RelaySession(
-      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log, listen: options.listen },
+      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log, listen: options.listen, tables: options.tables },
       {
         onOutboxNotify: () => this.wakeup.wake(),
         onRebalanceHint: () => {
@@ -232,7 +240,7 @@ class OutboxRelay implements Relay {
         throw err;
       }
     }
-    this.log.info({ slots: this.options.slots, url: this.server?.url, brokers: this.options.brokers, database: redact(this.options.database) }, 'relay started');
+    this.log.info({ slots: this.options.slots, url: this.server?.url, brokers: this.options.brokers, database: redact(this.options.database), outbox: `${this.options.schema}.${this.options.table}` }, 'relay started');
     this.loopDone = this.loop();
   }
 
@@ -393,7 +401,7 @@ class OutboxRelay implements Relay {
       this.events.emit('failed', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error });
     }
     for (const f of o.deadLettered) {
-      this.log.error({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error }, 'message moved to outbox_dead_letters; its key is parked until it is replayed or discarded');
+      this.log.error({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error }, `message moved to ${this.options.tables.names.deadLetters}; its key is parked until it is replayed or discarded`);
       this.events.emit('dead-lettered', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error });
     }
     this.log.debug({ rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, ms: Math.round(seconds * 1000) }, 'batch');

@@ -13,6 +13,8 @@ Kafka acknowledged them. Several instances may run at once: they share the keys 
 
 Settings (environment variables):
   DATABASE_URL            postgres:// URL of the database with the outbox (required)
+  OUTBOX_SCHEMA           schema of the outbox's tables, as migrated (default public)
+  OUTBOX_TABLE            the outbox table, as migrated; dead letters in <table>_dead_letters (default outbox)
   KAFKA_BROKERS           host:port[,host:port…] (required)
   RELAY_TOPIC             topic name or template (default outbox.event.\${aggregatetype}, as Debezium's outbox router)
   RELAY_PORT              /metrics and /health (default 9464; 0 = any free port)
