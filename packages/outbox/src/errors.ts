@@ -39,6 +39,3 @@ export class CodedError<Code extends string = string> extends Error {
 /** Thrown by @dual-write/outbox; `code` is one of OUTBOX_ERROR_CODES. */
 export class OutboxError extends CodedError<OutboxErrorCode> {}
 
-export function isOutboxError(err: unknown): err is OutboxError {
-  return err instanceof OutboxError;
-}

@@ -26,8 +26,8 @@ export { enqueue, MAX_MESSAGES_PER_CALL, type EnqueueOptions } from './enqueue.t
 export { processOnce, type ProcessOutcome, type InboxEntry } from './inbox.ts';
 export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary, type ListDeadLettersOptions } from './dead-letters.ts';
 export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, type NumberedMigration, type MigrateResult, type Placeholder } from './numbered-migrations.ts';
-export { migrateOutbox, loadOutboxMigrations, OUTBOX_MIGRATIONS_DIR, type OutboxMigration, type OutboxMigrateResult, type MigrateOutboxOptions } from './migrate.ts';
-export { outboxTables, outboxMigrationPlaceholders, quoteIdent, MAX_TABLE_NAME_LENGTH, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
+export { migrateOutbox, loadOutboxMigrations, type OutboxMigrateResult, type MigrateOutboxOptions } from './migrate.ts';
+export { outboxTables, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
 export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
 export { sequelizeExecutor } from './adapters/sequelize.ts';
 export { knexExecutor } from './adapters/knex.ts';
@@ -37,7 +37,5 @@ export { drizzleExecutor, type DrizzlePgTransaction } from './adapters/drizzle.t
 export { typeormExecutor } from './adapters/typeorm.ts';
 export { prismaExecutor, type PrismaTransactionClient } from './adapters/prisma.ts';
 export { mikroOrmExecutor, type MikroOrmEntityManager } from './adapters/mikro-orm.ts';
-export { validateMessage, validateHeaders, isUuid, RESERVED_HEADERS, type ValidatedMessage } from './validate.ts';
-export { sqlState } from './sql-errors.ts';
-export { CodedError, OutboxError, isOutboxError, OUTBOX_ERROR_CODES, type OutboxErrorCode } from './errors.ts';
-export { OUTBOX_SCHEMA, OUTBOX_TABLE, DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from './names.ts';
+export { CodedError, OutboxError, OUTBOX_ERROR_CODES, type OutboxErrorCode } from './errors.ts';
+export { OUTBOX_SCHEMA, OUTBOX_TABLE, INBOX_TABLE } from './names.ts';

@@ -4,10 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  DEAD_LETTER_TABLE, INBOX_TABLE, MAX_TABLE_NAME_LENGTH, MIGRATIONS_TABLE, OUTBOX_CHANNEL, OUTBOX_MIGRATIONS_DIR, OUTBOX_SCHEMA, OUTBOX_TABLE,
+  INBOX_TABLE, OUTBOX_SCHEMA, OUTBOX_TABLE,
   OutboxError, discardDeadLetter, enqueue, listDeadLetters, loadOutboxMigrations, migrateOutbox, outboxTables, processOnce, replayDeadLetter,
   type SqlExecutor,
 } from '../src/index.ts';
+import { DEAD_LETTER_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL } from '../src/names.ts';
+import { OUTBOX_MIGRATIONS_DIR } from '../src/migrate.ts';
+import { MAX_TABLE_NAME_LENGTH } from '../src/tables.ts';
 
 /** sha256 of migrations/000001_outbox.sql as released (before placeholders): what migrated databases recorded. */
 const RELEASED_000001_CHECKSUM = '752e9ff519548e018b1d9305dbe532cee1f1d30821c1a0c7f546b18947948424';

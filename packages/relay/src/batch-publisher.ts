@@ -11,16 +11,13 @@
  *    a refused row gets an attempt counted (or becomes a dead letter at maxAttempts), and the later rows of its
  *    key stay in the outbox (parked) — other keys go on.
  */
-import type { Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { OutboxRow } from '@dual-write/outbox';
 import { backoffDelay } from './backoff.ts';
-import { classifyKafkaError } from './kafka-errors.ts';
 import { approximateSize, toKafkaMessage } from './kafka-message.ts';
-import type { KafkaPublisher } from './kafka-publisher.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { ResolvedRelayOptions } from './options.ts';
-import type { Failure, OutboxStore } from './outbox-store.ts';
+import type { Failure, OutgoingMessage, RelayPublisher, RelayStore } from './seams.ts';
 
 export interface BatchOutcome {
   published: OutboxRow[];
@@ -35,15 +32,15 @@ export interface BatchOutcome {
 
 interface Outgoing {
   row: OutboxRow;
-  message: Message;
+  message: OutgoingMessage;
   bytes: number;
 }
 
 type SendResult = { ok: true } | { ok: false; refused: string } | { ok: false; abandoned: true };
 
 export interface BatchPublisherDeps {
-  kafka: KafkaPublisher;
-  store: OutboxStore;
+  kafka: RelayPublisher;
+  store: RelayStore;
   opts: Pick<ResolvedRelayOptions, 'topicFor' | 'maxAttempts' | 'retryBackoff' | 'attemptBackoff' | 'maxBatchBytes'>;
   log: Logger;
   metrics: RelayMetrics;
@@ -174,7 +171,7 @@ export class BatchPublisher {
       try {
         return { ok: true, value: await fn() };
       } catch (err) {
-        const c = classifyKafkaError(err);
+        const c = this.d.kafka.classify(err);
         if (c.kind === 'refused') return { ok: false, refused: c.message };
         if (c.kind === 'producer-state') {
           this.d.log.warn({ error: c.message }, 'the broker lost our idempotent producer state; starting a new producer');

@@ -8,4 +8,10 @@ export { RelayError, RELAY_ERROR_CODES, type RelayErrorCode } from './errors.ts'
 export { runRelayCli, RELAY_CLI_HELP, type RelayCliOptions } from './run-relay-cli.ts';
 export { runDeadLettersCli, DEAD_LETTERS_CLI_HELP, type DeadLettersCliOptions } from './run-dead-letters-cli.ts';
 export { toKafkaMessage, outboxSequence } from './kafka-message.ts';
-export { SLOT_LOCK_CLASS, relayLockSpace, type RelayLockSpace } from './relay-session.ts';
+export { SLOT_LOCK_CLASS, relayLockSpace, type RelayLockSpace } from './stores/postgres/relay-session.ts';
+export { postgresStore, SLOT_SQL } from './stores/postgres/outbox-store.ts';
+export { kafkajsPublisher } from './publishers/kafkajs/kafka-publisher.ts';
+export type {
+  RelayStore, RelayCoordinator, CoordinatorEvents, RebalanceResult, OutboxStats, Failure,
+  RelayPublisher, OutgoingMessage, ClassifiedError, FailureKind, SeamContext, RelayStoreFactory, RelayPublisherFactory,
+} from './seams.ts';

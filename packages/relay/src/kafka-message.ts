@@ -1,6 +1,6 @@
 /** How an outbox row becomes a Kafka message (Debezium outbox event router conventions). */
-import type { Message } from 'kafkajs';
 import type { OutboxRow } from '@dual-write/outbox';
+import type { OutgoingMessage } from './seams.ts';
 
 /**
  * A number that grows with every message the relay publishes for a key: (transaction_id, position) packed
@@ -11,7 +11,7 @@ export function outboxSequence(row: Pick<OutboxRow, 'transaction_id' | 'position
   return ((BigInt(row.transaction_id) << 64n) | BigInt(row.position)).toString();
 }
 
-export function toKafkaMessage(row: OutboxRow, partition: number): Message {
+export function toKafkaMessage(row: OutboxRow, partition: number): OutgoingMessage {
   const headers: Record<string, string> = {};
   for (const [k, v] of Object.entries(row.headers ?? {})) headers[k] = typeof v === 'string' ? v : JSON.stringify(v);
   // The relay's headers win over a row's own (enqueue() refuses these names anyway).
@@ -31,8 +31,8 @@ export function toKafkaMessage(row: OutboxRow, partition: number): Message {
 }
 
 /** Bytes a message adds to a produce request, roughly (uncompressed), to keep requests under the broker's limit. */
-export function approximateSize(m: Message): number {
-  let n = 70 + Buffer.byteLength(String(m.key ?? '')) + Buffer.byteLength(typeof m.value === 'string' ? m.value : (m.value ?? '').toString());
+export function approximateSize(m: OutgoingMessage): number {
+  let n = 70 + Buffer.byteLength(m.key) + Buffer.byteLength(m.value);
   for (const [k, v] of Object.entries(m.headers ?? {})) n += 10 + Buffer.byteLength(k) + Buffer.byteLength(String(v));
   return n;
 }

@@ -4,7 +4,7 @@
  * read with one query per scrape.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { OutboxStats } from './outbox-store.ts';
+import type { OutboxStats } from './seams.ts';
 
 export interface RelayMetrics {
   registry: Registry;

@@ -9,6 +9,9 @@ import type { KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OUTBOX_SCHEMA, OUTBOX_TABLE, OutboxError, outboxTables, type ResolvedOutboxTables } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
+import { kafkajsPublisher } from './publishers/kafkajs/kafka-publisher.ts';
+import type { RelayPublisherFactory, RelayStoreFactory } from './seams.ts';
+import { postgresStore } from './stores/postgres/outbox-store.ts';
 
 export const RELAY_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type RelayLogLevel = (typeof RELAY_LOG_LEVELS)[number];
@@ -80,6 +83,10 @@ export interface RelayOptions {
   clientId?: string;
   /** Extra kafkajs client settings (ssl, sasl, connectionTimeout…); brokers, clientId and logging are the relay's. */
   kafka?: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
+  /** The database side (seams.ts RelayStore). Default: the PostgreSQL store (stores/postgres). */
+  store?: RelayStoreFactory;
+  /** The Kafka side (seams.ts RelayPublisher). Default: the kafkajs publisher (publishers/kafkajs). */
+  publisher?: RelayPublisherFactory;
 }
 
 export interface ResolvedRelayOptions {
@@ -112,6 +119,8 @@ export interface ResolvedRelayOptions {
   compression: 'none' | 'gzip';
   clientId: string;
   kafka: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
+  store: RelayStoreFactory;
+  publisher: RelayPublisherFactory;
 }
 
 /** Option → the environment variable it defaults from (for error messages). */
@@ -135,7 +144,7 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
   'database', 'schema', 'table', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
   'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
-  'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka',
+  'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'store', 'publisher',
 ];
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -282,6 +291,8 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
   const listen = input.listen ?? e('listen', 'bool') ?? true;
   if (typeof listen !== 'boolean') throw invalid('listen', listen, 'true or false');
   if (input.kafka !== undefined && (typeof input.kafka !== 'object' || input.kafka === null)) throw invalid('kafka', input.kafka, 'an object of kafkajs client settings');
+  if (input.store !== undefined && typeof input.store !== 'function') throw invalid('store', '[value]', 'a function (context) => RelayStore, e.g. postgresStore');
+  if (input.publisher !== undefined && typeof input.publisher !== 'function') throw invalid('publisher', '[value]', 'a function (context) => RelayPublisher, e.g. kafkajsPublisher');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
   const tables = outboxNames(input.schema ?? e('schema', 'text') ?? OUTBOX_SCHEMA, input.table ?? e('table', 'text') ?? OUTBOX_TABLE);
   return {
@@ -312,5 +323,7 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
     compression,
     clientId,
     kafka: input.kafka ?? {},
+    store: input.store ?? postgresStore,
+    publisher: input.publisher ?? kafkajsPublisher,
   };
 }

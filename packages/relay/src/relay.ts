@@ -10,7 +10,6 @@
  * and the session that holds the slot locks and LISTENs only ever runs single statements.
  */
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { CodedError, OutboxError } from '@dual-write/outbox';
@@ -19,12 +18,10 @@ import type { OutboxRow } from '@dual-write/outbox';
 import { backoffDelay } from './backoff.ts';
 import { BatchPublisher, type BatchOutcome } from './batch-publisher.ts';
 import { startMetricsServer, type HealthReport, type MetricsServer } from './http-server.ts';
-import { KafkaPublisher } from './kafka-publisher.ts';
 import { createLogger } from './logger.ts';
 import { createMetrics, type RelayMetrics } from './metrics.ts';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
-import { OutboxStore } from './outbox-store.ts';
-import { RelaySession } from './relay-session.ts';
+import type { RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface RelayEvents {
@@ -89,21 +86,12 @@ interface DrainWaiter {
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const opts = resolveRelayOptions(options);
   const log = createLogger({ logger: opts.logger, level: opts.logLevel, instanceId: opts.instanceId });
-  const pool = new pg.Pool({
-    connectionString: opts.database,
-    max: opts.poolMax,
-    application_name: `outbox-relay:${opts.instanceId}`.slice(0, 63),
-    connectionTimeoutMillis: opts.connectTimeoutMs,
-    keepAlive: true,
-    statement_timeout: 60_000,
-  });
-  pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
-  const store = new OutboxStore(pool, opts.tables);
+  const store = opts.store({ options: opts, log });
   try {
     // A blip (a reset connection) is retried; a database still unreachable after connectTimeoutMs is an error.
-    await retryUntil(Date.now() + opts.connectTimeoutMs, () => pool.query('select 1'));
+    await retryUntil(Date.now() + opts.connectTimeoutMs, () => store.ping());
   } catch (err) {
-    await pool.end().catch(() => {});
+    await store.close().catch(() => {});
     throw new RelayError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redact(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option), that PostgreSQL runs and accepts connections from here.', undefined, { cause: err });
   }
   try {
@@ -119,10 +107,10 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
       );
     }
   } catch (err) {
-    await pool.end().catch(() => {});
+    await store.close().catch(() => {});
     throw err;
   }
-  const relay = new OutboxRelay(opts, log, pool, store);
+  const relay = new OutboxRelay(opts, log, store, opts.publisher({ options: opts, log }));
   try {
     await relay.start();
   } catch (err) {
@@ -153,8 +141,7 @@ class OutboxRelay implements Relay {
   readonly events = new EventEmitter<RelayEvents>();
   readonly metrics: Registry;
   private readonly m: RelayMetrics;
-  private readonly kafka: KafkaPublisher;
-  private readonly session: RelaySession;
+  private readonly session: RelayCoordinator;
   private readonly batches: BatchPublisher;
   private readonly wakeup = new Wakeup();
   private server: MetricsServer | undefined;
@@ -174,14 +161,12 @@ class OutboxRelay implements Relay {
   constructor(
     readonly options: ResolvedRelayOptions,
     private readonly log: Logger,
-    private readonly pool: pg.Pool,
-    private readonly store: OutboxStore,
+    private readonly store: RelayStore,
+    private readonly kafka: RelayPublisher,
   ) {
     this.m = createMetrics(() => store.stats());
     this.metrics = this.m.registry;
-    this.kafka = new KafkaPublisher(options, log);
-    this.session = new RelaySession(
-      { url: options.database, slots: options.slots, instanceId: options.instanceId, connectTimeoutMs: options.connectTimeoutMs, log, listen: options.listen, tables: options.tables },
+    this.session = store.coordinator(
       {
         onOutboxNotify: () => this.wakeup.wake(),
         onRebalanceHint: () => {
@@ -294,7 +279,7 @@ class OutboxRelay implements Relay {
       await this.session.close();
       await this.kafka.close();
       await this.server?.close();
-      await this.pool.end().catch(() => {});
+      await this.store.close().catch(() => {});
       this.m.ownedSlots.set(0);
       this.state = 'stopped';
       this.log.info({ published: this.counts.published }, 'relay stopped');

@@ -8,6 +8,7 @@ import type { Lab } from '@dual-write/testkit';
 import { runAudit, type AuditReport } from '@dual-write/audit';
 import { enqueue, migrateOutbox, pgExecutor } from '@dual-write/outbox';
 import { startRelay, type Relay, type RelayOptions } from '../src/index.ts';
+import { activePair } from './conformance/pairs.ts';
 
 /** The outbox, plus a table the audit compares the topic with: one `items` row per message written. */
 export async function migrateForTests(client: pg.Client): Promise<void> {
@@ -140,9 +141,15 @@ export async function cleanupRelays(): Promise<void> {
   running.clear();
 }
 
-/** A relay on this file's database and topic, through the proxies (so faults hit it), quiet unless RELAY_TEST_LOG is set. */
+/**
+ * A relay on this file's database and topic, through the proxies (so faults hit it), quiet unless RELAY_TEST_LOG
+ * is set; with the store and publisher of the active pair (conformance/pairs.ts) unless `opts` names others.
+ */
 export async function relayOn(lab: Lab, topic: string, opts: RelayOptions = {}): Promise<Relay> {
+  const pair = activePair();
   const relay = await startRelay({
+    store: pair.store,
+    publisher: pair.publisher,
     database: lab.db.appUrl,
     brokers: lab.config.kafka.appBrokers,
     topic,
@@ -214,7 +221,10 @@ export function relayEnv(lab: Lab, topic: string, extra: Record<string, string> 
   return { DATABASE_URL: lab.db.appUrl, KAFKA_BROKERS: lab.config.kafka.appBrokers.join(','), RELAY_TOPIC: topic, ...extra };
 }
 
-/** The relay's bin (`outbox-relay`) as a child process (node --import tsx packages/relay/src/bin-relay.ts), its JSON log lines parsed. */
+/**
+ * The relay's bin as a child process (node --import tsx packages/relay/test/fixtures/relay-bin.ts: runRelayCli() with the
+ * active pair, as src/bin-relay.ts with the defaults), its JSON log lines parsed.
+ */
 export class RelayProcess {
   readonly child: ChildProcess;
   readonly lines: Record<string, unknown>[] = [];
@@ -223,7 +233,7 @@ export class RelayProcess {
   stderr = '';
 
   /** `entry`: the script to run instead of the relay's main (a broken variant for a negative control). */
-  constructor(env: Record<string, string>, args: string[] = [], entry = 'packages/relay/src/bin-relay.ts') {
+  constructor(env: Record<string, string>, args: string[] = [], entry = 'packages/relay/test/fixtures/relay-bin.ts') {
     this.child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
       cwd: REPO_ROOT,
       env: { ...process.env, ...env },

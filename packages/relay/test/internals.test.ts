@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { backoffDelay } from '../src/backoff.ts';
 import { chunkBySize } from '../src/batch-publisher.ts';
-import { classifyKafkaError, TopicMissingError } from '../src/kafka-errors.ts';
+import { classifyKafkaError, TopicMissingError } from '../src/publishers/kafkajs/kafka-errors.ts';
 import { outboxSequence } from '../src/kafka-message.ts';
 import { Wakeup } from '../src/wakeup.ts';
 

@@ -4,7 +4,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { OutboxError } from '@dual-write/outbox';
 import { DEFAULT_TOPIC, RelayError } from '../src/index.ts';
 import { useLab } from '@dual-write/testkit';
-import { enqueue, OUTBOX_CHANNEL, pgExecutor } from '@dual-write/outbox';
+import { enqueue, outboxTables, pgExecutor } from '@dual-write/outbox';
+
+const OUTBOX_CHANNEL = outboxTables().channel;
 import { resolveRelayOptions, startRelay, type RelayOptions } from '../src/index.ts';
 import { auditItems, cleanupRelays, migrateForTests, resetTables, outboxCount, relayOn, writeItems } from './helpers.ts';
 

@@ -4,3 +4,4 @@ export { LeakTracker } from './leaks.ts';
 export { labVitestConfig, globalSetupPath } from './vitest-preset.ts';
 export { startCommand, runCommand, type RunningCommand } from './commands.ts';
 export { freePort } from '@dual-write/stack';
+export { exportedNames, undocumented } from './exports.ts';

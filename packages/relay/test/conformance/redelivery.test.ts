@@ -13,8 +13,8 @@
 import type { Message, Producer } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import { auditItems, cleanupRelays, migrateForTests, outboxCount, relayOn, resetTables, writeItems } from './helpers.ts';
-import { appendedTo, relayEvent, until } from './fault-helpers.ts';
+import { auditItems, cleanupRelays, migrateForTests, outboxCount, relayOn, resetTables, writeItems } from '../helpers.ts';
+import { appendedTo, relayEvent, until } from '../fault-helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

@@ -3,8 +3,12 @@
  * transaction open, least of all while it waits on Kafka. Tables are named schema-qualified and quoted, from the
  * relay's schema and table options (`tables`), never through the search_path.
  */
-import type pg from 'pg';
+import pg from 'pg';
+import type { Logger } from 'pino';
 import type { OutboxRow, ResolvedOutboxTables } from '@dual-write/outbox';
+import type { ResolvedRelayOptions } from '../../options.ts';
+import type { CoordinatorEvents, Failure, OutboxStats, RelayCoordinator, RelayStore, SeamContext } from '../../seams.ts';
+import { RelaySession } from './relay-session.ts';
 
 /** A row's slot: which relay instance may publish it. The same expression everywhere (SQL and docs). */
 export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
@@ -27,24 +31,45 @@ where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
 order by o.transaction_id, o.position
 limit $3`;
 
-export interface Failure {
-  row: OutboxRow;
-  error: string;
+/** The PostgreSQL store (the default): a small pool of its own for the statements, a RelaySession for coordination. */
+export function postgresStore(ctx: SeamContext): RelayStore {
+  const { options: o, log } = ctx;
+  const pool = new pg.Pool({
+    connectionString: o.database,
+    max: o.poolMax,
+    application_name: `outbox-relay:${o.instanceId}`.slice(0, 63),
+    connectionTimeoutMillis: o.connectTimeoutMs,
+    keepAlive: true,
+    statement_timeout: 60_000,
+  });
+  pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
+  return new PostgresOutboxStore(pool, o, log);
 }
 
-export interface OutboxStats {
-  backlog: number;
-  oldestAgeSeconds: number;
-  parkedKeys: number;
-  deadLetters: number;
-}
-
-export class OutboxStore {
+export class PostgresOutboxStore implements RelayStore {
   private readonly fetchSql: string;
+  private readonly tables: ResolvedOutboxTables;
 
-  /** `tables`: the outbox's names (default public.outbox and public.outbox_dead_letters). */
-  constructor(private readonly pool: pg.Pool, private readonly tables: ResolvedOutboxTables) {
-    this.fetchSql = fetchSql(tables);
+  constructor(
+    private readonly pool: pg.Pool,
+    private readonly options: Pick<ResolvedRelayOptions, 'database' | 'slots' | 'instanceId' | 'connectTimeoutMs' | 'listen' | 'tables'>,
+    private readonly log: Logger,
+  ) {
+    this.tables = options.tables;
+    this.fetchSql = fetchSql(options.tables);
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('select 1');
+  }
+
+  coordinator(events: CoordinatorEvents): RelayCoordinator {
+    const o = this.options;
+    return new RelaySession({ url: o.database, slots: o.slots, instanceId: o.instanceId, connectTimeoutMs: o.connectTimeoutMs, log: this.log, listen: o.listen, tables: o.tables }, events);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end().catch(() => {});
   }
 
   async tablesExist(): Promise<boolean> {

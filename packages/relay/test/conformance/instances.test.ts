@@ -5,8 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import type { Relay } from '../src/index.ts';
-import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, resetTables } from './helpers.ts';
+import type { Relay } from '../../src/index.ts';
+import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, resetTables } from '../helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

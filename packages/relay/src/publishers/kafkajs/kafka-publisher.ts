@@ -8,10 +8,16 @@
  * out of sequence or duplicated. The relay therefore sends one request per partition (same partitioner as
  * KafkaJS/Java: murmur2 of the key), so a request fails or succeeds as a whole.
  */
-import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Message, type Producer } from 'kafkajs';
+import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { classifyKafkaError, TopicMissingError } from './kafka-errors.ts';
-import type { ResolvedRelayOptions } from './options.ts';
+import type { ResolvedRelayOptions } from '../../options.ts';
+import type { ClassifiedError, OutgoingMessage, RelayPublisher, SeamContext } from '../../seams.ts';
+
+/** The kafkajs publisher (the default). */
+export function kafkajsPublisher(ctx: SeamContext): RelayPublisher {
+  return new KafkaPublisher(ctx.options, ctx.log);
+}
 
 const METADATA_MAX_AGE_MS = 60_000;
 
@@ -27,7 +33,7 @@ function pinoLogCreator(log: Logger) {
   };
 }
 
-export class KafkaPublisher {
+export class KafkaPublisher implements RelayPublisher {
   private readonly kafka: Kafka;
   private producer: Producer | undefined;
   private admin: Admin | undefined;
@@ -109,11 +115,11 @@ export class KafkaPublisher {
   }
 
   /** One produce request: messages of ONE partition, in order. Resolves when Kafka acknowledged all of them (acks -1). */
-  async send(topic: string, messages: Message[]): Promise<void> {
+  async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
     if (!this.producer || this.connecting) await this.connect();
     try {
       await this.producer!.sendBatch({
-        topicMessages: [{ topic, messages }],
+        topicMessages: [{ topic, messages: [...messages] }],
         acks: -1,
         compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       });
@@ -133,6 +139,10 @@ export class KafkaPublisher {
     this.partitionCounts.clear();
     await producer?.disconnect().catch(() => {});
     await admin?.disconnect().catch(() => {});
+  }
+
+  classify(err: unknown): ClassifiedError {
+    return classifyKafkaError(err);
   }
 
   forgetTopic(topic: string): void {

@@ -11,8 +11,8 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import { enqueue, pgExecutor, replayDeadLetter } from '@dual-write/outbox';
-import type { RelayEvents } from '../src/index.ts';
-import { auditItems, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, REPO_ROOT, resetTables, writeItems } from './helpers.ts';
+import type { RelayEvents } from '../../src/index.ts';
+import { auditItems, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, REPO_ROOT, resetTables, writeItems } from '../helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

@@ -7,14 +7,7 @@
  *  - transient:      everything else (broker down, connection reset, timeouts, leader moves): retry the same batch
  *                    forever, with backoff. Not the message's fault, so no attempt is counted.
  */
-export type FailureKind = 'refused' | 'producer-state' | 'transient';
-
-export interface ClassifiedError {
-  kind: FailureKind;
-  /** Kafka's error type when there is one (MESSAGE_TOO_LARGE…), else the error's name. */
-  type: string;
-  message: string;
-}
+import type { ClassifiedError } from '../../seams.ts';
 
 const REFUSED = new Set([
   'MESSAGE_TOO_LARGE',

@@ -6,7 +6,7 @@
 import { once } from 'node:events';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, resetTables } from './helpers.ts';
+import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, resetTables } from '../helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

@@ -7,8 +7,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import type { AuditReport } from '@dual-write/audit';
-import type { Relay } from '../src/index.ts';
-import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from './helpers.ts';
+import type { Relay } from '../../src/index.ts';
+import { auditItems, KeyedWriter, cleanupRelays, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from '../helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

@@ -16,7 +16,8 @@ import type pg from 'pg';
 import pgModule from 'pg';
 import type { Logger } from 'pino';
 import type { ResolvedOutboxTables } from '@dual-write/outbox';
-import { RelayError } from './errors.ts';
+import { RelayError } from '../../errors.ts';
+import type { CoordinatorEvents, RebalanceResult, RelayCoordinator } from '../../seams.ts';
 
 /** pg_advisory_lock(SLOT_LOCK_CLASS, slot): one owner per slot (of the default outbox, public.outbox). */
 export const SLOT_LOCK_CLASS = 74_110_010;
@@ -51,24 +52,8 @@ export function relayLockSpace(tables: Pick<ResolvedOutboxTables, 'schema' | 'ta
 
 const OUR_DB = '(select oid from pg_database where datname = current_database())';
 
-export interface SessionEvents {
-  /** A row was committed to the outbox (NOTIFY). */
-  onOutboxNotify(): void;
-  /** An instance joined or released slots: re-share soon. */
-  onRebalanceHint(): void;
-  /** The session died: every slot lock is gone. */
-  onLost(err: Error | undefined): void;
-}
-
-export interface RebalanceResult {
-  members: number;
-  fairShare: number;
-  owned: number[];
-  claimed: number[];
-  released: number[];
-}
-
-export class RelaySession {
+/** The PostgreSQL coordinator: advisory locks and LISTEN on one dedicated session. */
+export class RelaySession implements RelayCoordinator {
   private client: pg.Client | undefined;
   private readonly ownedSlots = new Set<number>();
   private readonly space: RelayLockSpace;
@@ -77,7 +62,7 @@ export class RelaySession {
 
   constructor(
     private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean; tables: ResolvedOutboxTables },
-    private readonly events: SessionEvents,
+    private readonly events: CoordinatorEvents,
   ) {
     this.space = relayLockSpace(opts.tables);
   }

@@ -11,9 +11,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import type { AuditReport } from '@dual-write/audit';
-import type { RelayOptions } from '../src/index.ts';
-import { auditItems, cleanupRelays, KeyedWriter, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from './helpers.ts';
-import { relayEvent, violationsBeyondRedeliveries } from './fault-helpers.ts';
+import type { RelayOptions } from '../../src/index.ts';
+import { auditItems, cleanupRelays, KeyedWriter, migrateForTests, outboxCount, relayEnv, relayOn, RelayProcess, resetTables } from '../helpers.ts';
+import { relayEvent, violationsBeyondRedeliveries } from '../fault-helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));

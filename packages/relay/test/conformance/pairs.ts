@@ -1,0 +1,69 @@
+/**
+ * The store/publisher pairs the conformance suite (this folder) runs against. `npm test` runs it against the
+ * pair named by RELAY_PAIR, default `postgres+kafkajs`:
+ *
+ *   RELAY_PAIR=postgres+kafkajs npx vitest run packages/relay/test/conformance
+ *
+ * To add a database or a Kafka client: implement RelayStore / RelayPublisher (src/seams.ts), register the pair
+ * here, and run the suite with its name. A pair also names a store variant that breaks the visibility rule on
+ * purpose (it returns rows committed behind a transaction still open): the gap-safety negative control runs it
+ * to show that the suite notices.
+ */
+import type { OutboxRow } from '@dual-write/outbox';
+import { kafkajsPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
+
+export interface RelayPair {
+  name: string;
+  store: RelayStoreFactory;
+  publisher: RelayPublisherFactory;
+  /** The store with its visibility rule removed (negative control only). */
+  storeWithoutVisibilityRule: RelayStoreFactory;
+}
+
+/** The PostgreSQL store whose read ignores `transaction_id < pg_snapshot_xmin(…)`: it publishes past an open transaction. */
+const postgresWithoutVisibilityRule: RelayStoreFactory = (ctx) =>
+  wrapStore(postgresStore(ctx), (store) => ({
+    async fetchBatch(slots, owned, limit) {
+      if (owned.length === 0) return [];
+      const pool = (store as unknown as { pool: import('pg').Pool }).pool;
+      const { rows } = await pool.query<OutboxRow>(
+        `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
+                o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
+         from ${ctx.options.tables.outbox} o where ${SLOT_SQL} = any($2::int[]) order by o.position limit $3`,
+        [slots, owned, limit],
+      );
+      return rows;
+    },
+  }));
+
+export const PAIRS: readonly RelayPair[] = [
+  { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule },
+];
+
+/** The pair RELAY_PAIR names (default the first). */
+export function activePair(): RelayPair {
+  const name = process.env.RELAY_PAIR ?? PAIRS[0]!.name;
+  const pair = PAIRS.find((p) => p.name === name);
+  if (!pair) throw new Error(`RELAY_PAIR=${name} is not registered in test/conformance/pairs.ts; known: ${PAIRS.map((p) => p.name).join(', ')}`);
+  return pair;
+}
+
+/**
+ * A store whose methods are replaced by `override(store)`'s, the rest delegated — for broken variants in
+ * negative controls. Methods are bound to the inner store, so the variant keeps its connections and state.
+ */
+export function wrapStore(store: RelayStore, override: (inner: RelayStore) => Partial<RelayStore>): RelayStore {
+  const replaced = override(store);
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop in replaced) return replaced[prop as keyof RelayStore];
+      const value = Reflect.get(target, prop, receiver);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+/** `factory`'s store with some methods replaced (see wrapStore). */
+export function brokenStore(factory: RelayStoreFactory, override: (inner: RelayStore) => Partial<RelayStore>): RelayStoreFactory {
+  return (ctx) => wrapStore(factory(ctx), override);
+}
