@@ -10,8 +10,8 @@
  * publishing in the same process, as naive pays for its sends. The load generator (autocannon) is a child
  * process, so it does not share the service's event loop.
  *
- * DB-only is the service's own code path with the benchmark-only strategy `db-only`, which only an app built
- * with `buildApp({ benchmark: true })` accepts (see services/order-service/src/orders/write-order.ts).
+ * DB-only is the service's own code path minus the messaging: POST /bench/orders, a plugin only this benchmark
+ * mounts on the service's app (../lib/db-only-orders.ts); the service itself has no such strategy.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -23,6 +23,7 @@ import { SAMPLE_ITEMS } from '@dual-write/loadgen';
 import { dropDatabaseAndTopic as dropScratch, recreateDatabaseAndTopic as recreateScratch } from '@dual-write/lab';
 import { buildApp, type App } from '@dual-write/order-service';
 import { startRelay, type Relay } from '@dual-write/relay';
+import { DB_ONLY_PATH, dbOnlyOrders } from '../lib/db-only-orders.ts';
 import { runCaptured } from '../lib/proc.ts';
 import type { BenchSection, ChartSpec, Ratio, SectionContext, SectionResult } from '../types.ts';
 import { PGBENCH_INSTALL, pgbenchVersion, runPgbench, type PgbenchResult } from './pgbench.ts';
@@ -158,8 +159,8 @@ export function toLoadFigures(strategy: ApiStrategy, connections: number, r: Aut
 }
 
 /**
- * One request before the load: a refused strategy (an app built without benchmark: true) fails here, clearly;
- * a 503 (Kafka or PostgreSQL restarting under someone's chaos test) is retried for up to a minute.
+ * One request before the load: a refused request (e.g. an app built without the DB-only plugin) fails here,
+ * clearly; a 503 (Kafka or PostgreSQL restarting under someone's chaos test) is retried for up to a minute.
  */
 async function probeOrder(url: string, body: unknown, say: (l: string) => void): Promise<void> {
   const deadline = Date.now() + 60_000;
@@ -167,7 +168,7 @@ async function probeOrder(url: string, body: unknown, say: (l: string) => void):
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
     const text = await res.text();
     if (res.status === 201) return;
-    if (res.status !== 503 || Date.now() > deadline) throw new Error(`POST /api/v1/orders ${JSON.stringify(body)} answered ${res.status}: ${text}`);
+    if (res.status !== 503 || Date.now() > deadline) throw new Error(`POST ${new URL(url).pathname} ${JSON.stringify(body)} answered ${res.status}: ${text}`);
     if (attempt === 1) say(`  the order service answers 503 (${text.slice(0, 160)}); waiting for the stack…`);
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -257,16 +258,18 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
     let pgbench: ApiThroughputData['pgbench'];
     let excludedRounds: number[];
     try {
-      app = await buildApp({ config, databaseUrl, directDatabaseUrl: databaseUrl, topic, benchmark: true });
+      app = await buildApp({ config, databaseUrl, directDatabaseUrl: databaseUrl, topic, plugins: [dbOnlyOrders] });
       await app.fastify.listen({ host: '127.0.0.1', port: 0 });
-      relay = await startRelay({ config, database: databaseUrl, brokers: config.kafka.brokers, topic, port: false, logLevel: 'error' });
-      const url = `${app.url()}/api/v1/orders`;
+      relay = await startRelay({ database: databaseUrl, brokers: config.kafka.brokers, topic, port: false, logLevel: 'error' });
+      const base = app.url();
+      // DB-only has its own route (the benchmark's plugin); naive and outbox are the service's POST /api/v1/orders.
+      const urlFor = (strategy: ApiStrategy) => `${base}${strategy === 'db-only' ? DB_ONLY_PATH : '/api/v1/orders'}`;
       say(`api-throughput: order service on ${app.url()} (pool ${config.orderService.poolMax}), relay running; ${sizes.connections} connections, ${sizes.warmupSeconds} s warm-up + ${sizes.seconds} s per strategy`);
 
       const bodyFor = (strategy: ApiStrategy) => ({ customerId: CUSTOMER_ID, items: SAMPLE_ITEMS, strategy });
       for (const strategy of API_STRATEGIES) {
-        await probeOrder(url, bodyFor(strategy), say);
-        if (sizes.warmupSeconds > 0) await autocannon(url, bodyFor(strategy), sizes.connections, sizes.warmupSeconds);
+        await probeOrder(urlFor(strategy), bodyFor(strategy), say);
+        if (sizes.warmupSeconds > 0) await autocannon(urlFor(strategy), bodyFor(strategy), sizes.connections, sizes.warmupSeconds);
       }
       await measureOutboxDrain(databaseUrl, sizes.drainTimeoutMs); // the measured rounds start with an empty outbox
       const perRound = Math.max(1, Math.round(sizes.seconds / sizes.rounds));
@@ -274,7 +277,7 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
       const drains: Omit<DrainFigures, 'rounds'>[] = [];
       for (let round = 1; round <= sizes.rounds; round++) {
         for (const strategy of API_STRATEGIES) {
-          const figures = toLoadFigures(strategy, sizes.connections, await autocannon(url, bodyFor(strategy), sizes.connections, perRound));
+          const figures = toLoadFigures(strategy, sizes.connections, await autocannon(urlFor(strategy), bodyFor(strategy), sizes.connections, perRound));
           rounds.get(strategy)!.push(figures);
           say(`  ${sizes.rounds > 1 ? `round ${round}/${sizes.rounds} ` : ''}${LABELS[strategy]}: ${figures.reqPerSec} req/s, p99 ${figures.p99Ms} ms (${figures.ok} ok, ${figures.failed} failed)`);
           if (strategy === 'outbox') {
@@ -381,7 +384,7 @@ export function summarizeApiThroughput(data: ApiThroughputData, extraNotes: stri
   const notes = [
     `Closed loop: ${s.connections} concurrent connections (autocannon 9.0.0 in a child process), ${s.warmupSeconds} s warm-up per strategy, then ${s.seconds} s measured per strategy in ${s.rounds === 1 ? 'one round' : `${s.rounds} interleaved rounds (DB-only → naive → outbox, repeated), so background load on the shared box lands on all three`}; req/s counts 2xx responses only${s.rounds > 1 ? '; p50/p99 are the median of the rounds\' percentiles' : ''}.`,
     `The order service (pool ${s.connections}, the same as the load's concurrency) and the relay run in one process on the direct PostgreSQL and Kafka endpoints (no Toxiproxy), on the scratch database ${data.database} and topic ${data.topic} (recreated, then dropped). The relay runs during all three strategies; it only has work during outbox.`,
-    'DB-only = the service\'s own POST /api/v1/orders path with strategy db-only (BEGIN, INSERT order, COMMIT; nothing sent, nothing outboxed). Only an app built with buildApp({ benchmark: true }) accepts it: it is not in WRITE_STRATEGIES, ORDER_WRITE_STRATEGY or the public OpenAPI schema, because a strategy that silently drops the event must never be reachable in the lab\'s real API.',
+    'DB-only = POST /bench/orders, the service\'s own POST /api/v1/orders path minus the messaging (same body validation, same order row through the same model, same 201; BEGIN, INSERT order, COMMIT; nothing sent, nothing outboxed), mounted on the service\'s app by the benchmark alone (bench/src/lib/db-only-orders.ts). The service has no such strategy: it is not in WRITE_STRATEGIES, ORDER_WRITE_STRATEGY or the public OpenAPI schema, because a write that silently drops the event must never be reachable in the lab\'s real API.',
     drain ? `Outbox backlog after the load${(drain.rounds?.length ?? 1) > 1 ? ' (the slowest of the outbox rounds)' : ''}: ${drain.pendingAtEnd} rows still in the outbox when the load stopped; ${drain.drained ? `the relay had published them ${drain.ms} ms later` : `NOT drained within ${drain.ms} ms`}.` : 'No outbox drain measured.',
     data.audit ? `Audit (every naive and outbox order on the topic, DB-only orders excluded): ${data.audit.rows} orders, ${data.audit.messages} messages, ${data.audit.blackHoles} lost, ${data.audit.ghosts} ghosts, ${data.audit.duplicates} duplicated.` : 'The audit did not run.',
     pgb

@@ -1,5 +1,5 @@
 /** Turns scenario reports into the one table `test-scenario` prints. */
-import type { ScenarioReport } from '@dual-write/order-service';
+import type { ScenarioReport } from '@dual-write/order-service/lab';
 
 export interface ScenarioRow {
   scenario: string;

@@ -6,7 +6,9 @@
 import type { LabConfig } from '@dual-write/config';
 import { startBilling } from '@dual-write/billing';
 import { buildApp, type App } from '@dual-write/order-service';
+import { faultScenarios } from '@dual-write/order-service/lab';
 import { startRelay, type Relay } from '@dual-write/relay';
+import { labRelayOptions } from '@dual-write/lab-relay';
 import { startShipping } from '@dual-write/shipping';
 
 export interface SystemOptions {
@@ -38,7 +40,8 @@ export interface RunningSystem {
 export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const { config } = opts;
   const log = opts.log ?? ((l: string) => console.log(l));
-  const app = await buildApp({ config, databaseUrl: opts.databaseUrl, directDatabaseUrl: opts.directDatabaseUrl, topic: opts.topic, logger: opts.logger });
+  // The lab's GET /api/v1/bad-scenario: it injects faults only when config.orderService.faultInjection is on.
+  const app = await buildApp({ config, databaseUrl: opts.databaseUrl, directDatabaseUrl: opts.directDatabaseUrl, topic: opts.topic, logger: opts.logger, plugins: [faultScenarios()] });
   await app.fastify.listen({ host: config.orderService.host, port: opts.port ?? config.orderService.port });
   const url = app.url();
   const common = {
@@ -50,7 +53,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   };
   const suffix = opts.groupSuffix ? `-${opts.groupSuffix}` : '';
   const relay = opts.relay === false ? undefined : await startRelay({
-    config,
+    ...labRelayOptions(config),
     database: opts.databaseUrl ?? config.database.appUrl,
     topic: opts.topic ?? config.topics.orders.name,
     ...(opts.relayPort !== undefined ? { port: opts.relayPort } : {}),

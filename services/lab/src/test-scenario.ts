@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { isDwError, resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
 import { acquireLabLock } from '@dual-write/faults';
-import type { ScenarioReport } from '@dual-write/order-service';
+import type { ScenarioReport } from '@dual-write/order-service/lab';
 import { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';
 import { clearLeftoverFaults, recreateDatabaseAndTopic } from './scratch.ts';
 import { startSystem } from './system.ts';

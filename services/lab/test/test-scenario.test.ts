@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '@dual-write/config';
-import type { ScenarioReport } from '@dual-write/order-service';
+import type { ScenarioReport } from '@dual-write/order-service/lab';
 import { useLab } from '@dual-write/testkit';
 import { dropDatabaseAndTopic, runScenarios } from '../src/index.ts';
 

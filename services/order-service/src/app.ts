@@ -1,48 +1,65 @@
 /**
  * The order service's HTTP app, built by a function so tests can `inject()` requests or listen on port 0.
  * On start it applies the schema migrations (safe when several instances start at once) and the demo seed.
+ *
+ * The core is the production path only: health, orders, login and products. Anything else (the lab's fault
+ * scenarios, src/lab/; the benchmark's DB-only route, bench/) is mounted by whoever builds the app, through
+ * `plugins` — this file imports none of it.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import pg from 'pg';
 import type { AddressInfo } from 'node:net';
 import type { LabConfig } from '@dual-write/config';
-import { ToxicHelper } from '@dual-write/faults';
 import { migrateLab, seedDemoData } from '@dual-write/schema';
 import { createDatabase } from './db/database.ts';
-import { registerBadScenarioRoutes } from './http/bad-scenario-routes.ts';
 import { installErrorHandler } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerOrderRoutes } from './http/order-routes.ts';
 import { registerUnrelatedRoutes } from './http/unrelated-routes.ts';
 import { createNaivePublisher } from './kafka/naive-publisher.ts';
-import { Evidence } from './scenarios/evidence.ts';
-import type { ScenarioDeps } from './scenarios/scenario-deps.ts';
 import type { ServiceContext } from './service-context.ts';
 
 export interface AppOptions {
   config: LabConfig;
   /** Where the service's SQL goes; default config.database.appUrl (through the `postgres` proxy). */
   databaseUrl?: string;
-  /** The same database reached directly, for migrations and the scenarios' evidence; default config.database.url. */
+  /** The same database reached directly, for migrations (and plugins that read it); default config.database.url. */
   directDatabaseUrl?: string;
   /** Default config.topics.orders.name. */
   topic?: string;
   logger?: boolean;
-  /** How long a scenario waits for shipping/billing to act (default 20 s). */
-  effectTimeoutMs?: number;
   /**
-   * Built for `npm run bench`: POST /api/v1/orders also accepts strategy `db-only` (the same order insert,
-   * committed, no messaging), the benchmark's reference. It drops the event on purpose, so it is an option
-   * of this function only: no environment variable, CLI flag or default turns it on (default false).
+   * Fastify plugins mounted after the core routes, each in its own encapsulated scope (see AppPlugin): how the
+   * lab adds GET /api/v1/bad-scenario (src/lab/) and the benchmark its DB-only route (bench/). Default none.
    */
-  benchmark?: boolean;
+  plugins?: readonly AppPlugin[];
 }
+
+/** What a plugin given to buildApp({ plugins }) gets besides its Fastify scope. */
+export interface AppPluginContext {
+  /** The service's settings, database and Kafka publisher (what the core routes share). */
+  context: ServiceContext;
+  /** The database the service's SQL goes to (through the `postgres` proxy unless told otherwise). */
+  databaseUrl: string;
+  /** The same database reached directly. */
+  directDatabaseUrl: string;
+  topic: string;
+  /** Base URL once listening. */
+  url(): string;
+}
+
+/**
+ * A plugin of the app: called with its own encapsulated Fastify scope, registered after the core routes. Its
+ * routes get the app's error handler (`{ code, message, hint }`) and are listed in /openapi.json unless hidden;
+ * whatever it opens it closes in an `onClose` hook, which App.close() runs.
+ */
+export type AppPlugin = (fastify: FastifyInstance, app: AppPluginContext) => void | Promise<void>;
 
 export interface App {
   fastify: FastifyInstance;
   context: ServiceContext;
-  /** Base URL once listening (the pool scenario sends its burst here). */
+  /** Base URL once listening. */
   url(): string;
   close(): Promise<void>;
 }
@@ -76,25 +93,12 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   const db = createDatabase(databaseUrl, { max: config.orderService.poolMax, acquireTimeoutMs: config.orderService.poolAcquireTimeoutMs });
   const publisher = createNaivePublisher({ brokers: config.kafka.appBrokers, topic });
   const context: ServiceContext = { config, db, publisher, log: fastify.log };
-  const faults = new ToxicHelper(config.toxiproxy.url);
-  let evidence: Evidence | undefined;
 
   const url = () => {
     const addr = fastify.server.address() as AddressInfo | null;
     if (!addr) throw new Error('the service is not listening');
     return `http://127.0.0.1:${addr.port}`;
   };
-  const scenarioDeps = (): ScenarioDeps => ({
-    config,
-    service: context,
-    faults,
-    evidence: (evidence ??= new Evidence(config, directDatabaseUrl, topic)),
-    appDatabaseUrl: databaseUrl,
-    topic,
-    baseUrl: url,
-    effectTimeoutMs: opts.effectTimeoutMs ?? 20_000,
-    toxicsLeft: async () => ({ postgres: await faults.list('postgres'), kafka: await faults.list('kafka') }),
-  });
 
   await fastify.register(swagger, {
     openapi: {
@@ -103,9 +107,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
   });
   installErrorHandler(fastify);
   registerHealthRoutes(fastify, context);
-  registerOrderRoutes(fastify, context, { benchmark: opts.benchmark ?? false });
+  registerOrderRoutes(fastify, context);
   registerUnrelatedRoutes(fastify, context);
-  registerBadScenarioRoutes(fastify, config.orderService.faultInjection, scenarioDeps);
+  const pluginContext: AppPluginContext = { context, databaseUrl, directDatabaseUrl, topic, url };
+  for (const plugin of opts.plugins ?? []) await fastify.register(async (scope) => plugin(scope, pluginContext));
   fastify.get('/openapi.json', { schema: { hide: true } }, async () => fastify.swagger());
   await fastify.ready();
 
@@ -117,7 +122,6 @@ export async function buildApp(opts: AppOptions): Promise<App> {
       await fastify.close();
       await publisher.close();
       await db.close();
-      await evidence?.close();
     },
   };
 }

@@ -1,6 +1,11 @@
-/** Starts the order service on HOST:PORT (default 127.0.0.1:3000). SIGINT/SIGTERM close it gracefully. */
+/**
+ * Starts the order service on HOST:PORT (default 127.0.0.1:3000). SIGINT/SIGTERM close it gracefully.
+ * It is the lab's service: it mounts the lab's GET /api/v1/bad-scenario (src/lab/), which refuses with 403 unless
+ * FAULT_INJECTION=true, and only then loads the scenario code.
+ */
 import { resolveConfig } from '@dual-write/config';
 import { buildApp } from './app.ts';
+import { faultScenarios } from './lab/index.ts';
 import { closeOnSignals, runMain } from './process-lifecycle.ts';
 
 const HELP = `Usage: npm run order-service   (npm start runs it together with the stack and the consumers)
@@ -15,7 +20,7 @@ async function main(): Promise<void> {
     return;
   }
   const config = resolveConfig();
-  const app = await buildApp({ config, logger: true });
+  const app = await buildApp({ config, logger: true, plugins: [faultScenarios()] });
   await app.fastify.listen({ host: config.orderService.host, port: config.orderService.port });
   console.log(`order service listening on ${config.orderService.url} — try: curl ${config.orderService.url}/health`);
   closeOnSignals(() => app.close());

@@ -5,6 +5,7 @@ import { resolveConfig } from '@dual-write/config';
 import { decodeOrderCreated, headerString } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import { buildApp, type App } from '../src/app.ts';
+import { faultScenarios } from '../src/lab/index.ts';
 
 const lab = useLab();
 let app: App;
@@ -66,7 +67,8 @@ describe('POST /api/v1/orders (naive)', () => {
     ['an unknown field', { ...validOrder, admin: true }, /must NOT have additional properties \(admin\)/],
     ['an SQL-looking customer id', { ...validOrder, customerId: "x'; drop table orders; --" }, /body\.customerId must match pattern/],
     ['an unknown strategy', { ...validOrder, strategy: 'yolo' }, /body\.strategy must be equal to one of the allowed values/],
-    ['the benchmark-only strategy db-only', { ...validOrder, strategy: 'db-only' }, /body\.strategy must be equal to one of the allowed values/],
+    // The benchmark's reference (bench/src/lib/db-only-orders.ts, its own route there): not a strategy of the service.
+    ['strategy db-only', { ...validOrder, strategy: 'db-only' }, /body\.strategy must be equal to one of the allowed values/],
   ])('rejects %s with 400 naming the field, and writes nothing', async (_name, payload, message) => {
     const before = await orderCount();
     const res = await app.fastify.inject({ method: 'POST', url: '/api/v1/orders', payload });
@@ -82,26 +84,6 @@ describe('POST /api/v1/orders (naive)', () => {
     const huge = await app.fastify.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ customerId: 'a', items: [], pad: 'x'.repeat(70_000) }) });
     expect(huge.statusCode).toBe(413);
     expect(huge.json()).toMatchObject({ code: 'DW_VALIDATION', hint: expect.stringMatching(/smaller body/) });
-  });
-});
-
-describe('POST /api/v1/orders on an app built for the benchmark', () => {
-  it('accepts strategy db-only: the order is committed, nothing is published or outboxed', async () => {
-    const bench = await buildApp({ config: lab.config, databaseUrl: lab.db.appUrl, directDatabaseUrl: lab.db.url, topic, benchmark: true });
-    try {
-      const pool = lab.pool();
-      const outboxRows = async () => (await pool.query<{ n: number }>('select count(*)::int as n from outbox')).rows[0]!.n;
-      const before = await outboxRows();
-      const res = await bench.fastify.inject({ method: 'POST', url: '/api/v1/orders', payload: { ...validOrder, strategy: 'db-only' } });
-      expect(res.statusCode).toBe(201);
-      expect(res.json()).toMatchObject({ published: false, outboxed: false, kafka: null, order: { strategy: 'db-only' } });
-      const { rows } = await pool.query<{ strategy: string }>('select strategy from orders where id = $1', [res.json().order.id]);
-      expect(rows).toEqual([{ strategy: 'db-only' }]);
-      expect(await outboxRows()).toBe(before);
-      await pool.end();
-    } finally {
-      await bench.close();
-    }
   });
 });
 
@@ -133,18 +115,38 @@ describe('unrelated endpoints', () => {
   });
 });
 
-describe('GET /api/v1/bad-scenario', () => {
+describe('GET /api/v1/bad-scenario (the lab\'s plugin, src/lab/)', () => {
+  // The app as the lab's entries build it (src/main.ts, services/lab): the core plus the fault-scenarios plugin.
+  let labApp: App;
+  beforeAll(async () => {
+    labApp = lab.leaks.trackCloseable('order-service app with the lab plugin', await buildApp({ config: lab.config, databaseUrl: lab.db.appUrl, directDatabaseUrl: lab.db.url, topic, plugins: [faultScenarios()] }), 'close');
+  });
+  afterAll(async () => {
+    await labApp.close();
+  });
+
   it('is refused with 403 and a clear message while fault injection is off (the default)', async () => {
     expect(resolveConfig({}, {}).orderService.faultInjection).toBe(false);
-    const res = await app.fastify.inject({ method: 'GET', url: '/api/v1/bad-scenario?kind=db' });
+    expect(lab.config.orderService.faultInjection).toBe(false);
+    const res = await labApp.fastify.inject({ method: 'GET', url: '/api/v1/bad-scenario?kind=db' });
     expect(res.statusCode).toBe(403);
     expect(res.json()).toMatchObject({ code: 'DW_FAULT_INJECTION_DISABLED', hint: expect.stringMatching(/FAULT_INJECTION=true/) });
   });
 
+  it('is not part of the production app: without the plugin the route does not exist', async () => {
+    const res = await app.fastify.inject({ method: 'GET', url: '/api/v1/bad-scenario?kind=db' });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().code).toBe('DW_NOT_FOUND');
+  });
+
   it('serves an OpenAPI document listing every route, and the Postman collection covers each one', async () => {
-    const res = await app.fastify.inject({ method: 'GET', url: '/openapi.json' });
-    expect(res.statusCode).toBe(200);
-    const paths = Object.keys(res.json().paths).sort();
+    const pathsOf = async (a: App) => {
+      const res = await a.fastify.inject({ method: 'GET', url: '/openapi.json' });
+      expect(res.statusCode).toBe(200);
+      return Object.keys(res.json().paths).sort();
+    };
+    expect(await pathsOf(app)).toEqual(['/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
+    const paths = await pathsOf(labApp);
     expect(paths).toEqual(['/api/v1/bad-scenario', '/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
     const collection = JSON.parse(readFileSync(path.join(lab.config.repoRoot, 'docs', 'postman_collection.json'), 'utf8'));
     const requests: string[] = [];

@@ -1,10 +1,10 @@
 /** Maps every failure to `{ code, message, hint }` JSON with the right status; nothing leaks a stack trace. */
 import type { FastifyError, FastifyInstance } from 'fastify';
-import { DwError, isDwError, type ErrorCode } from '@dual-write/config';
+import { DwError, isDwError, type CodedErrorLike, type ErrorCode } from '@dual-write/config';
 import { isAcquireTimeout, isConnectionError } from '../db/database.ts';
 import { WriteFailedError } from '../orders/write-order.ts';
 
-export const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
+export const STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> & Readonly<Record<string, number | undefined>> = {
   DW_VALIDATION: 400,
   DW_FAULT_INJECTION_DISABLED: 403,
   DW_NOT_FOUND: 404,
@@ -18,7 +18,7 @@ export function validationError(message: string, hint: string): DwError {
 }
 
 /** Turns a database or Kafka failure into the DwError a client should see. */
-export function toDwError(err: unknown): DwError {
+export function toDwError(err: unknown): DwError | CodedErrorLike {
   if (isDwError(err)) return err;
   const cause = err instanceof WriteFailedError ? err.cause : err;
   if (isAcquireTimeout(cause)) {

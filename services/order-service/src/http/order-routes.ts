@@ -1,8 +1,9 @@
 /** POST /api/v1/orders and GET /api/v1/orders/:id. */
 import type { FastifyInstance } from 'fastify';
-import { DwError, WRITE_STRATEGIES } from '@dual-write/config';
-import { orderBodySchemaFor, newOrderCreated, type CreateOrderBody } from '../orders/order-input.ts';
-import { BENCHMARK_STRATEGIES, writeOrder, type AnyWriteStrategy } from '../orders/write-order.ts';
+import { DwError, WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
+import type { OrderCreatedEvent } from '@dual-write/schema';
+import { createOrderBodySchema, newOrderCreated, type CreateOrderBody } from '../orders/order-input.ts';
+import { writeOrder, type WriteOutcome } from '../orders/write-order.ts';
 import type { OrderRow } from '../db/database.ts';
 import type { ServiceContext } from '../service-context.ts';
 
@@ -33,52 +34,54 @@ export function toOrderJson(row: OrderRow) {
   };
 }
 
-export interface OrderRouteOptions {
-  /** Also accept the benchmark-only strategies (`db-only`); only an app built with `benchmark: true` passes it. */
-  benchmark?: boolean;
+/** The responses of POST /api/v1/orders (the benchmark's DB-only route answers the same). */
+export const createOrderResponseSchema = {
+  201: {
+    type: 'object',
+    properties: {
+      order: orderSchema,
+      eventId: { type: 'string' },
+      published: { type: 'boolean' },
+      outboxed: { type: 'boolean' },
+      kafka: { type: ['object', 'null'], properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } } },
+    },
+  },
+  400: errorSchema,
+  503: errorSchema,
+} as const;
+
+/** The 201 body for an order written with `strategy` (what its row's `strategy` column says). */
+export function createdOrderJson(event: OrderCreatedEvent, strategy: string, outcome: Pick<WriteOutcome, 'published' | 'outboxed'>) {
+  return {
+    order: { id: event.orderId, customerId: event.customerId, items: event.items, totalCents: event.totalCents, status: 'created', strategy, createdAt: event.createdAt },
+    eventId: event.eventId,
+    published: outcome.published !== undefined,
+    outboxed: outcome.outboxed,
+    kafka: outcome.published ?? null,
+  };
 }
 
-export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext, opts: OrderRouteOptions = {}): void {
-  const strategies: readonly string[] = opts.benchmark ? [...WRITE_STRATEGIES, ...BENCHMARK_STRATEGIES] : WRITE_STRATEGIES;
-  app.post<{ Body: CreateOrderBody; Querystring: { strategy?: AnyWriteStrategy } }>(
+export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): void {
+  app.post<{ Body: CreateOrderBody; Querystring: { strategy?: WriteStrategy } }>(
     '/api/v1/orders',
     {
       schema: {
         summary: 'Create an order and publish OrderCreated',
         description: 'The total is computed by the server. `strategy` (body or query) picks the write strategy; default ORDER_WRITE_STRATEGY. With `outbox` the response comes back without touching Kafka (`published: false, outboxed: true`); the relay publishes.',
-        body: orderBodySchemaFor(strategies),
-        querystring: { type: 'object', additionalProperties: false, properties: { strategy: { type: 'string', enum: [...strategies] } } },
-        response: {
-          201: {
-            type: 'object',
-            properties: {
-              order: orderSchema,
-              eventId: { type: 'string' },
-              published: { type: 'boolean' },
-              outboxed: { type: 'boolean' },
-              kafka: { type: ['object', 'null'], properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } } },
-            },
-          },
-          400: errorSchema,
-          503: errorSchema,
-        },
+        body: createOrderBodySchema,
+        querystring: { type: 'object', additionalProperties: false, properties: { strategy: { type: 'string', enum: [...WRITE_STRATEGIES] } } },
+        response: createOrderResponseSchema,
       },
     },
     async (request, reply) => {
-      const strategy: AnyWriteStrategy = request.body.strategy ?? request.query.strategy ?? ctx.config.orderService.writeStrategy;
+      const strategy: WriteStrategy = request.body.strategy ?? request.query.strategy ?? ctx.config.orderService.writeStrategy;
       const event = newOrderCreated(request.body, strategy);
       const outcome = await writeOrder(ctx, event, strategy);
       if (outcome.publishError) {
         // The naive-after-commit flaw: the order is saved, the event is gone, and the client is told "success".
         request.log.error({ orderId: event.orderId, err: outcome.publishError }, 'OrderCreated not published after commit; nothing will retry it');
       }
-      return reply.code(201).send({
-        order: { id: event.orderId, customerId: event.customerId, items: event.items, totalCents: event.totalCents, status: 'created', strategy, createdAt: event.createdAt },
-        eventId: event.eventId,
-        published: outcome.published !== undefined,
-        outboxed: outcome.outboxed,
-        kafka: outcome.published ?? null,
-      });
+      return reply.code(201).send(createdOrderJson(event, strategy, outcome));
     },
   );
 

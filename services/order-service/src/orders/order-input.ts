@@ -1,16 +1,15 @@
 /** The POST /api/v1/orders body: its JSON schema (Fastify validates it) and the server-side total. */
 import { randomUUID } from 'node:crypto';
-import { WRITE_STRATEGIES } from '@dual-write/config';
+import { WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
 import { ORDER_CREATED, type OrderCreatedEvent, type OrderItem } from '@dual-write/schema';
-import type { AnyWriteStrategy } from './write-order.ts';
 
 export interface CreateOrderBody {
   customerId: string;
   items: OrderItem[];
-  strategy?: AnyWriteStrategy;
+  strategy?: WriteStrategy;
 }
 
-/** The body schema with `strategy` limited to `strategies` (the app built for the benchmark adds `db-only`). */
+/** The body schema with `strategy` limited to `strategies` (the benchmark's DB-only route allows only its own). */
 export function orderBodySchemaFor(strategies: readonly string[]) {
   return { ...createOrderBodySchema, properties: { ...createOrderBodySchema.properties, strategy: { type: 'string', enum: [...strategies] } } } as const;
 }
@@ -44,7 +43,7 @@ export function totalCents(items: OrderItem[]): number {
   return items.reduce((sum, i) => sum + i.qty * i.priceCents, 0);
 }
 
-export function newOrderCreated(body: CreateOrderBody, strategy: AnyWriteStrategy): OrderCreatedEvent {
+export function newOrderCreated(body: Pick<CreateOrderBody, 'customerId' | 'items'>, strategy: WriteStrategy): OrderCreatedEvent {
   return {
     eventId: randomUUID(),
     type: ORDER_CREATED,

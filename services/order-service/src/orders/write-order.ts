@@ -10,12 +10,8 @@
  *                      Both rows commit or neither does; the relay publishes the outbox row, retrying until Kafka
  *                      acknowledges it, on its own connections.
  *
- *  db-only             BEGIN → INSERT order → COMMIT   (no messaging at all: the benchmark's reference)
- *                      Benchmark-only: it silently drops the event, so only an app built with
- *                      `benchmark: true` (npm run bench) accepts it; it is not in WRITE_STRATEGIES,
- *                      ORDER_WRITE_STRATEGY or the public API's schema.
- *
- * `hooks` are the seams where the bad-scenario endpoints inject real faults; they do nothing by default.
+ * `hooks` are the seams where the lab's bad-scenario endpoints (src/lab/) inject real faults; they do nothing
+ * by default. `insertOrder` is the order row alone (the benchmark's DB-only route, bench/, reuses it).
  */
 import type { Transaction } from 'sequelize';
 import type { WriteStrategy } from '@dual-write/config';
@@ -24,12 +20,6 @@ import type { Database } from '../db/database.ts';
 import type { Publisher, PublishResult } from '../kafka/naive-publisher.ts';
 import { enqueue, sequelizeExecutor } from '@dual-write/outbox';
 import { toOutboxMessage } from './outbox-message.ts';
-
-/** Strategies only an app built with `benchmark: true` accepts (see AppOptions.benchmark). */
-export const BENCHMARK_STRATEGIES = ['db-only'] as const;
-export type BenchmarkStrategy = (typeof BENCHMARK_STRATEGIES)[number];
-/** What writeOrder() can do: the public strategies, plus the benchmark-only ones. */
-export type AnyWriteStrategy = WriteStrategy | BenchmarkStrategy;
 
 export interface WriteHooks {
   /** naive: after the send was acknowledged, before COMMIT. outbox: after the outbox row is written, before COMMIT. */
@@ -59,7 +49,8 @@ export class WriteFailedError extends Error {
   }
 }
 
-async function insertOrder(db: Database, event: OrderCreatedEvent, strategy: AnyWriteStrategy, transaction: Transaction): Promise<void> {
+/** INSERT the order row in `transaction`; `strategy` is what its `strategy` column records. */
+export async function insertOrder(db: Database, event: OrderCreatedEvent, strategy: string, transaction: Transaction): Promise<void> {
   await db.Order.create(
     {
       id: event.orderId,
@@ -77,7 +68,7 @@ async function insertOrder(db: Database, event: OrderCreatedEvent, strategy: Any
 export async function writeOrder(
   deps: { db: Database; publisher: Publisher },
   event: OrderCreatedEvent,
-  strategy: AnyWriteStrategy,
+  strategy: WriteStrategy,
   hooks: WriteHooks = {},
 ): Promise<WriteOutcome> {
   const outcome: WriteOutcome = { event, committed: false, outboxed: false };
@@ -107,7 +98,6 @@ export async function writeOrder(
     stage = 'commit';
     await tx.commit();
     outcome.committed = true;
-    if (strategy === 'db-only') return outcome; // the same order insert, and nothing else
   } catch (err) {
     if (!outcome.committed) await tx.rollback().catch(() => {});
     throw new WriteFailedError(stage, outcome, err);

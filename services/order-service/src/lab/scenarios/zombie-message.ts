@@ -3,8 +3,8 @@
  * is reset by Toxiproxy before COMMIT reaches PostgreSQL → the commit fails, PostgreSQL rolls back.
  * Kafka keeps the message; shipping calls back GET /api/v1/orders/:id and gets 404.
  */
-import { newOrderCreated } from '../orders/order-input.ts';
-import { writeOrder, WriteFailedError } from '../orders/write-order.ts';
+import { newOrderCreated } from '../../orders/order-input.ts';
+import { writeOrder, WriteFailedError } from '../../orders/write-order.ts';
 import { auditFor } from './evidence.ts';
 import { SAMPLE_ORDER, type ScenarioDeps } from './scenario-deps.ts';
 import type { ScenarioReport } from './report.ts';

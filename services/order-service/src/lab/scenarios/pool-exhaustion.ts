@@ -14,8 +14,6 @@ export interface PoolScenarioOptions {
   strategy: string;
 }
 
-export const POOL_DEFAULTS = { latencyMs: 5000, burst: 20 } as const;
-
 export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOptions): Promise<ScenarioReport> {
   const t0 = Date.now();
   const steps: string[] = [];

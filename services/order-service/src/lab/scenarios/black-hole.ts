@@ -10,18 +10,17 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import type { WriteStrategy } from '@dual-write/config';
-import { newOrderCreated } from '../orders/order-input.ts';
-import { writeOrder } from '../orders/write-order.ts';
+import { newOrderCreated } from '../../orders/order-input.ts';
+import { writeOrder } from '../../orders/write-order.ts';
 import { auditFor } from './evidence.ts';
+import type { BlackHoleCause } from './kinds.ts';
 import { SAMPLE_ORDER, type ScenarioDeps } from './scenario-deps.ts';
 import type { ScenarioReport } from './report.ts';
 
-export const BLACK_HOLE_CAUSES = ['broker', 'crash'] as const;
-export type BlackHoleCause = (typeof BLACK_HOLE_CAUSES)[number];
 type MqStrategy = Extract<WriteStrategy, 'naive-after-commit' | 'outbox'>;
 
 const CRASH_WRITER = fileURLToPath(new URL('./crash-writer.ts', import.meta.url));
-const SERVICE_DIR = path.resolve(path.dirname(CRASH_WRITER), '..', '..');
+const SERVICE_DIR = path.resolve(path.dirname(CRASH_WRITER), '..', '..', '..');
 /** How long Kafka stays cut in the broker variant (the outbox row must wait it out). */
 const OUTAGE_MS = 2000;
 

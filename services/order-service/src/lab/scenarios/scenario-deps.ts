@@ -1,7 +1,7 @@
 import type { ToxicHelper } from '@dual-write/faults';
 import type { LabConfig } from '@dual-write/config';
-import type { Database } from '../db/database.ts';
-import type { Publisher } from '../kafka/naive-publisher.ts';
+import type { Database } from '../../db/database.ts';
+import type { Publisher } from '../../kafka/naive-publisher.ts';
 import type { Evidence } from './evidence.ts';
 
 export interface ScenarioDeps {

@@ -3,10 +3,10 @@
  * after COMMIT, tells its parent (which then SIGKILLs it) and waits. A naive writer never reaches its send.
  */
 import { resolveConfig, WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
-import { createDatabase } from '../db/database.ts';
-import { createNaivePublisher } from '../kafka/naive-publisher.ts';
-import { newOrderCreated } from '../orders/order-input.ts';
-import { writeOrder } from '../orders/write-order.ts';
+import { createDatabase } from '../../db/database.ts';
+import { createNaivePublisher } from '../../kafka/naive-publisher.ts';
+import { newOrderCreated } from '../../orders/order-input.ts';
+import { writeOrder } from '../../orders/write-order.ts';
 import { SAMPLE_ORDER } from './scenario-deps.ts';
 
 const config = resolveConfig();
