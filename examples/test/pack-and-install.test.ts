@@ -4,9 +4,11 @@
  * user would — examples/knex-orders/place-order.mjs commits an order and its event in one Knex transaction
  * while the installed `outbox-relay` bin, given only DATABASE_URL (PostgreSQL's real port) and KAFKA_BROKERS,
  * publishes it to the topic derived from its aggregatetype (outbox.event.order). Toxiproxy's proxies are
- * disabled meanwhile: the relay cannot be going through them.
+ * disabled meanwhile: the relay cannot be going through them. A TypeScript user's file type-checks against the
+ * packed declarations with `skipLibCheck: false`, although none of the outbox's optional peers but pg is installed.
  */
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -121,6 +123,92 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     expect([left.rows[0].n, orders.rows.map((r) => r.id)]).toEqual([0, [committed.orderId]]);
     expect(seen.some((m) => m.id === rolledBack.eventId)).toBe(false);
   });
+});
+
+describe('the packed declarations, for a TypeScript user', () => {
+  it('type-check with strict and skipLibCheck: false with only knex and pg installed; a wrong argument is still an error', async () => {
+    const app = path.join(project, 'app');
+    // No outbox declaration may import an optional peer (kysely, drizzle-orm…): the user installed one or two of them.
+    const outboxDir = path.join(app, 'node_modules/@dual-write/outbox');
+    const peers = Object.keys(JSON.parse(readFileSync(path.join(outboxDir, 'package.json'), 'utf8')).peerDependenciesMeta);
+    const leaks: string[] = [];
+    for (const file of readdirSync(path.join(outboxDir, 'dist'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.d.ts'))) {
+      const text = readFileSync(path.join(outboxDir, 'dist', file), 'utf8');
+      for (const [, spec] of text.matchAll(/(?:from |import\(|types=)['"]([^'"]+)['"]/g)) if (peers.some((p) => spec === p || spec!.startsWith(`${p}/`))) leaks.push(`${file}: ${spec}`);
+    }
+    expect(leaks).toEqual([]);
+
+    // The user's TypeScript toolchain, borrowed from the workspace instead of installed: its compiler, and the @types
+    // a TypeScript user of Node and pg has — @types/node (knex's, kafkajs's and pino's declarations need it) and
+    // @types/pg (for pg.Pool below, and the relay's declarations import pg), the versions examples/ depends on.
+    // Linked, not copied, into <project>/node_modules/@types, outside app/: TypeScript looks for @types (and for
+    // `pg`'s types) in the node_modules of every folder above the file, so the tsconfig needs no typeRoots or paths
+    // and app/node_modules stays exactly what npm installed: knex, pg and the two tarballs.
+    const tsc = createRequire(path.join(ROOT, 'package.json')).resolve('typescript/bin/tsc');
+    const examplesRequire = createRequire(path.join(ROOT, 'examples/package.json'));
+    mkdirSync(path.join(project, 'node_modules/@types'), { recursive: true });
+    for (const name of ['node', 'pg']) {
+      symlinkSync(path.dirname(examplesRequire.resolve(`@types/${name}/package.json`)), path.join(project, 'node_modules/@types', name), 'dir');
+    }
+    const compilerOptions = { strict: true, skipLibCheck: false, module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', noEmit: true, types: ['node'] };
+    writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['check-types.ts'] }, null, 2));
+    writeFileSync(path.join(app, 'tsconfig.wrong.json'), JSON.stringify({ extends: './tsconfig.json', files: ['check-types-wrong.ts'] }, null, 2));
+    writeFileSync(
+      path.join(app, 'check-types.ts'),
+      `import knex, { type Knex } from 'knex';
+import pg from 'pg';
+import { enqueue, knexExecutor, migrateOutbox, pgExecutor, OutboxError } from '@dual-write/outbox';
+import { startRelay, type Relay } from '@dual-write/relay';
+
+const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL });
+const db: Knex = knex({ client: 'pg', connection: process.env.DATABASE_URL });
+
+export async function migrate(): Promise<void> {
+  await migrateOutbox(pgExecutor(pool));
+  const client = await pool.connect();
+  try {
+    await migrateOutbox(pgExecutor(client), { schema: 'public' });
+  } finally {
+    client.release();
+  }
+}
+
+export function placeOrder(orderId: string): Promise<string> {
+  return db.transaction(async (trx: Knex.Transaction) => {
+    await trx('orders').insert({ id: orderId, customer: 'ada', total_cents: 4200 });
+    const [eventId] = await enqueue(knexExecutor(trx), { aggregateType: 'order', aggregateId: orderId, type: 'OrderCreated', payload: { orderId } });
+    if (!eventId) throw new OutboxError('DW_OUTBOX_INVALID_MESSAGE', 'no event id', 'enqueue one message');
+    return eventId;
+  });
+}
+
+export function relay(): Promise<Relay> {
+  return startRelay({ database: process.env.DATABASE_URL, brokers: ['localhost:9092'], port: false });
+}
+`,
+    );
+    // Negative control: the same setup must reject what is not a Knex transaction, or the check above proves nothing.
+    writeFileSync(
+      path.join(app, 'check-types-wrong.ts'),
+      `import knex from 'knex';
+import { knexExecutor } from '@dual-write/outbox';
+
+export const fromNumber = knexExecutor(42);
+export const fromKnexNotItsTransaction = knexExecutor(knex({ client: 'pg' }));
+`,
+    );
+
+    const ok = await runCommand(process.execPath, [tsc, '-p', 'tsconfig.json', '--pretty', 'false'], { cwd: app, env: userEnv({}) });
+    expect({ code: ok.code, output: ok.stdout + ok.stderr }).toEqual({ code: 0, output: '' });
+
+    const wrong = await runCommand(process.execPath, [tsc, '-p', 'tsconfig.wrong.json', '--pretty', 'false'], { cwd: app, env: userEnv({}) });
+    expect(wrong.code).not.toBe(0);
+    // Exactly the two wrong calls fail, nothing else in the setup.
+    expect(wrong.stdout.split('\n').filter((line) => line.includes('error TS'))).toEqual([
+      expect.stringMatching(/^check-types-wrong\.ts\(4,\d+\): error TS2345: Argument of type 'number' is not assignable/),
+      expect.stringMatching(/^check-types-wrong\.ts\(5,\d+\): error TS2345: Argument of type 'Knex<.*' is not assignable/),
+    ]);
+  }, 120_000);
 });
 
 async function runOk(cwd: string, args: string[], env: NodeJS.ProcessEnv): Promise<string> {

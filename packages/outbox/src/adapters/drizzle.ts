@@ -8,13 +8,12 @@
  *     await enqueue(drizzleExecutor(tx), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
  *   });
  */
-import type { SQL } from 'drizzle-orm';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
-/** What the adapter needs of a Drizzle PostgreSQL transaction. */
+/** What the adapter needs of a Drizzle PostgreSQL transaction; `query` is the `sql` it builds with the drizzle-orm it loads. */
 export interface DrizzlePgTransaction {
-  execute(query: SQL): Promise<unknown>;
+  execute(query: unknown): Promise<unknown>;
   rollback(): never;
 }
 
@@ -24,8 +23,7 @@ export function drizzleExecutor(tx: DrizzlePgTransaction): SqlExecutor {
     async query(text, values = []) {
       const { sql } = await import('drizzle-orm');
       const parts = text.split(/\$(\d+)/);
-      const chunks: SQL[] = [];
-      parts.forEach((part, i) => chunks.push(i % 2 === 0 ? sql.raw(part) : sql`${sql.param(values[Number(part) - 1])}`));
+      const chunks = parts.map((part, i) => (i % 2 === 0 ? sql.raw(part) : sql`${sql.param(values[Number(part) - 1])}`));
       const r = (await tx.execute(sql.join(chunks))) as { rows?: unknown[]; rowCount?: number | null; count?: number } | unknown[];
       // node-postgres returns a pg result; postgres.js an array of rows with `count`
       if (Array.isArray(r)) return { rows: [...r], rowCount: (r as { count?: number }).count ?? r.length };

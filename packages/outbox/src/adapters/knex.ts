@@ -8,7 +8,6 @@
  *     await enqueue(knexExecutor(trx), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
  *   });
  */
-import type { Knex } from 'knex';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
@@ -22,12 +21,18 @@ export function toQuestionMarks(text: string, values: readonly unknown[] = []): 
   return { sql, bindings };
 }
 
-export function knexExecutor(trx: Knex.Transaction): SqlExecutor {
+/** What the adapter uses of a Knex transaction (`Knex.Transaction`); structural, so the outbox's types need no Knex. */
+export interface KnexTransaction {
+  raw(sql: string, bindings: readonly unknown[]): PromiseLike<unknown>;
+  commit(): unknown;
+}
+
+export function knexExecutor(trx: KnexTransaction): SqlExecutor {
   requireTransaction('knexExecutor', trx, typeof trx?.raw === 'function' && typeof trx?.commit === 'function', 'knexExecutor(trx) inside knex.transaction(async (trx) => …)');
   return {
     async query(text, values) {
       const { sql, bindings } = toQuestionMarks(text, values);
-      const r = (await trx.raw(sql, bindings as Knex.RawBinding[])) as { rows?: unknown[]; rowCount?: number | null };
+      const r = (await trx.raw(sql, bindings)) as { rows?: unknown[]; rowCount?: number | null };
       return { rows: r.rows ?? [], rowCount: r.rowCount ?? null };
     },
   };

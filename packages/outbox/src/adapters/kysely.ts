@@ -8,18 +8,22 @@
  *     await enqueue(kyselyExecutor(trx), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
  *   });
  */
-import type { Transaction } from 'kysely';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a transaction of any database schema
-export function kyselyExecutor(trx: Transaction<any>): SqlExecutor {
+/** What the adapter uses of a Kysely transaction (`Transaction<DB>`, any DB); `query` is the `CompiledQuery` it builds. */
+export interface KyselyTransaction {
+  readonly isTransaction: true;
+  executeQuery(query: unknown): Promise<{ readonly rows: unknown[]; readonly numAffectedRows?: bigint }>;
+}
+
+export function kyselyExecutor(trx: KyselyTransaction): SqlExecutor {
   requireTransaction('kyselyExecutor', trx, typeof trx?.executeQuery === 'function' && trx?.isTransaction === true, 'kyselyExecutor(trx) inside db.transaction().execute(async (trx) => …)');
   return {
     async query(text, values) {
       const { CompiledQuery } = await import('kysely');
       const r = await trx.executeQuery(CompiledQuery.raw(text, values ? [...values] : []));
-      return { rows: r.rows as unknown[], rowCount: r.numAffectedRows === undefined ? r.rows.length : Number(r.numAffectedRows) };
+      return { rows: r.rows, rowCount: r.numAffectedRows === undefined ? r.rows.length : Number(r.numAffectedRows) };
     },
   };
 }

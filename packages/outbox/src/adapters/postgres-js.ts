@@ -7,16 +7,20 @@
  *     await enqueue(postgresJsExecutor(tx), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
  *   });
  */
-import type { ParameterOrJSON, TransactionSql } from 'postgres';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- whatever custom types the caller's sql instance has
-export function postgresJsExecutor(tx: TransactionSql<any>): SqlExecutor {
+/** What the adapter uses of a postgres.js transaction (`TransactionSql`, any custom types); structural, so the outbox's types need no postgres.js. */
+export interface PostgresJsTransaction {
+  unsafe(query: string, parameters?: unknown[]): PromiseLike<Iterable<unknown> & { readonly count: number }>;
+  savepoint(...args: never[]): unknown;
+}
+
+export function postgresJsExecutor(tx: PostgresJsTransaction): SqlExecutor {
   requireTransaction('postgresJsExecutor', tx, typeof tx?.unsafe === 'function' && typeof tx?.savepoint === 'function', 'postgresJsExecutor(tx) inside sql.begin(async (tx) => …)');
   return {
     async query(text, values) {
-      const r = await tx.unsafe(text, values ? ([...values] as ParameterOrJSON<never>[]) : []);
+      const r = await tx.unsafe(text, values ? [...values] : []);
       return { rows: [...r], rowCount: r.count ?? null };
     },
   };

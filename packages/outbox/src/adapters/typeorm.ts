@@ -7,18 +7,25 @@
  *     await enqueue(typeormExecutor(manager), { aggregateType: 'order', aggregateId: order.id, type: 'OrderCreated', payload });
  *   });
  */
-import type { EntityManager } from 'typeorm';
 import type { SqlExecutor } from '../types.ts';
 import { requireTransaction } from './require-transaction.ts';
 
-export function typeormExecutor(manager: EntityManager): SqlExecutor {
+/** What the adapter uses of a TypeORM `EntityManager`: its query runner; structural, so the outbox's types need no TypeORM. */
+export interface TypeormEntityManager {
+  readonly queryRunner?: {
+    readonly isTransactionActive: boolean;
+    query(query: string, parameters: unknown[] | undefined, useStructuredResult: true): Promise<{ records: unknown[]; affected?: number }>;
+  };
+}
+
+export function typeormExecutor(manager: TypeormEntityManager): SqlExecutor {
   const runner = manager?.queryRunner;
   requireTransaction('typeormExecutor', manager, runner?.isTransactionActive === true, 'typeormExecutor(manager) with the manager of dataSource.transaction(async (manager) => …)');
   return {
     async query(text, values) {
       // structured: rows and the affected count, whatever the statement
       const r = await runner!.query(text, values ? [...values] : [], true);
-      return { rows: (r.records as unknown[]) ?? [], rowCount: r.affected ?? null };
+      return { rows: r.records ?? [], rowCount: r.affected ?? null };
     },
   };
 }
