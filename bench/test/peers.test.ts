@@ -55,11 +55,11 @@ async function drainAndClose(peer: DebeziumPeer | PgTransactionalOutboxPeer, por
 
 describe('benchmark peers', () => {
   it('Debezium outbox event router: drains a backlog with no loss; close() leaves no process or slot', async () => {
-    await drainAndClose(debeziumPeer({ pgPort: 54340, restPort: 18083 }), [54340, 18083]);
+    await drainAndClose(debeziumPeer({ pgPort: 15440, restPort: 18083 }), [15440, 18083]);
   }, 600_000);
 
   it('pg-transactional-outbox (replication listener): drains a backlog with no loss; close() leaves no process or slot', async () => {
-    await drainAndClose(pgTransactionalOutboxPeer({ pgPort: 54341 }), [54341]);
+    await drainAndClose(pgTransactionalOutboxPeer({ pgPort: 15441 }), [15441]);
   }, 300_000);
 
   it('a peer that cannot run resolves prepare() to the exact reason instead of throwing', async () => {

@@ -20,7 +20,7 @@ import { ROOT, runChaos, startChaos } from './child.ts';
 const lab = useLab({ database: false });
 const STAND_IN = path.join(ROOT, 'chaos/test/fixtures/relay/src/main.ts');
 /** The database of a second stack on this machine (the ports stack-lifecycle.test.ts gives its own stack). */
-const OTHER_STACK_DB = 'postgres://postgres:postgres@127.0.0.1:55420/dual_write';
+const OTHER_STACK_DB = 'postgres://postgres:postgres@127.0.0.1:25420/dual_write';
 
 function startStandIn(tag: string, env: NodeJS.ProcessEnv = {}): number {
   const child = spawn(process.execPath, ['--import', 'tsx', STAND_IN], { cwd: ROOT, env: { ...process.env, ...env, STAND_IN_TAG: tag }, detached: true, stdio: 'ignore' });
@@ -103,7 +103,7 @@ describe('relay-kill and other stacks', () => {
     expect(relayOfStack(stack, { DATABASE_URL: `postgres://u:p@db.example.com:${port}/x` })).toBe(false);
     expect(relayOfStack(stack, { DATABASE_URL: 'not a url' })).toBe(false); // such a relay cannot have started
     // The same rule seen from the other stack.
-    const other = resolveConfig({ DATABASE_URL: OTHER_STACK_DB, POSTGRES_PROXY_PORT: 55421 });
+    const other = resolveConfig({ DATABASE_URL: OTHER_STACK_DB, POSTGRES_PROXY_PORT: 25421 });
     expect(relayOfStack(other, { DATABASE_URL: OTHER_STACK_DB })).toBe(true);
     expect(relayOfStack(other, { DATABASE_URL: lab.config.database.url })).toBe(false);
   });

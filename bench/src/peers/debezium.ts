@@ -3,7 +3,7 @@
  * the Debezium PostgreSQL connector (pgoutput) with the `io.debezium.transforms.outbox.EventRouter` SMT, all jars
  * from Maven Central (fetched once into STACK_CACHE_DIR/debezium/ with `mvn dependency:copy-dependencies`).
  *
- * Its PostgreSQL is its own (wal_level=logical, port 54340 by default; the shared stack's server is not touched).
+ * Its PostgreSQL is its own (wal_level=logical, port 15440 by default; the shared stack's server is not touched).
  * The outbox table has Debezium's layout (id uuid, aggregatetype, aggregateid, type, payload jsonb); the SMT routes
  * every event to one topic the peer creates, key = aggregateid, header `id` = the event id, value = the payload
  * text (StringConverter). Everything else is left at Debezium's and Connect's defaults (poll.interval.ms 500,
@@ -27,7 +27,7 @@ import {
 export const DEBEZIUM_VERSION = '3.6.1.Final';
 
 export interface DebeziumPeerOptions {
-  /** Port of the peer's own PostgreSQL (default 54340). */
+  /** Port of the peer's own PostgreSQL (default 15440). */
   pgPort?: number;
   /** Port of the Connect worker's REST API (default 18083). */
   restPort?: number;
@@ -112,7 +112,7 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
   const connectVersion = opts.connectVersion ?? labConfig().kafka.version;
   const restPort = opts.restPort ?? 18083;
   const rest = `http://127.0.0.1:${restPort}`;
-  const db = new OwnPostgres('debezium', opts.pgPort ?? 54340);
+  const db = new OwnPostgres('debezium', opts.pgPort ?? 15440);
   const paths = stackPaths();
   const workDir = path.join(paths.peers, 'debezium', 'connect');
   const pidFile = path.join(paths.run, 'peer-debezium-connect.pid');

@@ -5,7 +5,7 @@
  * - replication (default here, the package's headline): a logical replication client (pgoutput) on a publication of
  *   the outbox table; each inserted row is handed to the message handler, by default one at a time (mutex
  *   concurrency controller); per message the package opens a transaction on the outbox row (lock, handler, mark
- *   processed) and acknowledges the LSN afterwards. Needs wal_level=logical → the peer's own PostgreSQL (port 54341).
+ *   processed) and acknowledges the LSN afterwards. Needs wal_level=logical → the peer's own PostgreSQL (port 15441).
  * - polling: a plpgsql function (`next_outbox_messages`) polled every 500 ms for a batch of 5 (package defaults).
  *
  * Our message handler publishes each message with kafkajs 2.2.4 exactly as the relay's producer is set up
@@ -30,7 +30,7 @@ const require = createRequire(import.meta.url);
 export const PG_TRANSACTIONAL_OUTBOX_VERSION: string = (require('pg-transactional-outbox/package.json') as { version: string }).version;
 
 export interface PgTransactionalOutboxPeerOptions {
-  /** Port of the peer's own PostgreSQL (default 54341). */
+  /** Port of the peer's own PostgreSQL (default 15441). */
   pgPort?: number;
   /** The package's listener kind (default replication). */
   listener?: 'replication' | 'polling';
@@ -71,7 +71,7 @@ let runSeq = 0;
 
 export function pgTransactionalOutboxPeer(opts: PgTransactionalOutboxPeerOptions = {}): PgTransactionalOutboxPeer {
   const listener = opts.listener ?? 'replication';
-  const db = new OwnPostgres('pg-transactional-outbox', opts.pgPort ?? 54341);
+  const db = new OwnPostgres('pg-transactional-outbox', opts.pgPort ?? 15441);
   let prepared = false;
 
   function pipeline(): Pipeline {

@@ -16,7 +16,7 @@ export interface SettingSpec {
 /** Every environment variable the lab reads, with its default and what it means. */
 export const SETTINGS = {
   DATABASE_URL: {
-    default: 'postgres://postgres:postgres@127.0.0.1:54320/dual_write',
+    default: 'postgres://postgres:postgres@127.0.0.1:15432/dual_write',
     meaning: 'The real PostgreSQL (no proxy). When you set it, the stack does not start PostgreSQL and uses yours.',
   },
   KAFKA_BROKERS: {
@@ -32,7 +32,7 @@ export const SETTINGS = {
     meaning: 'true: services reach PostgreSQL and Kafka through the Toxiproxy proxies (so faults can be injected); false: directly.',
   },
   POSTGRES_PROXY_PORT: {
-    default: '54321',
+    default: '15433',
     meaning: 'Port of the `postgres` Toxiproxy proxy (services connect here when VIA_PROXY=true).',
   },
   KAFKA_PROXY_PORT: {

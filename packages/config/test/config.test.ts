@@ -10,8 +10,8 @@ describe('resolveConfig', () => {
     const c = resolveConfig({}, env);
     expect(c.database.managed).toBe(true);
     expect(c.kafka.managed).toBe(true);
-    expect(c.database.url).toBe('postgres://postgres:postgres@127.0.0.1:54320/dual_write');
-    expect(c.database.appUrl).toBe('postgres://postgres:postgres@127.0.0.1:54321/dual_write');
+    expect(c.database.url).toBe('postgres://postgres:postgres@127.0.0.1:15432/dual_write');
+    expect(c.database.appUrl).toBe('postgres://postgres:postgres@127.0.0.1:15433/dual_write');
     expect(c.kafka.brokers).toEqual(['127.0.0.1:19092']);
     expect(c.kafka.appBrokers).toEqual(['127.0.0.1:29092']);
     expect(c.topics.orders).toEqual({ name: 'orders', partitions: 6 });
@@ -31,7 +31,7 @@ describe('resolveConfig', () => {
     expect(c.database.managed).toBe(false);
     expect(c.kafka.managed).toBe(false);
     expect(c.database.upstream).toEqual({ host: 'db.example', port: 5433 });
-    expect(c.database.appUrl).toBe('postgres://u:p@127.0.0.1:54321/shop');
+    expect(c.database.appUrl).toBe('postgres://u:p@127.0.0.1:15433/shop');
     expect(c.kafka.brokers).toEqual(['k1:9092', 'k2:9092']);
     const forced = resolveConfig({ POSTGRES_MANAGED: 'true' }, { DATABASE_URL: 'postgres://u:p@127.0.0.1:55432/x' });
     expect(forced.database.managed).toBe(true);

@@ -11,7 +11,7 @@
  * - executor:        anything that runs `query(text, values)` on the connection of your transaction
  *                    (`pgExecutor(client)`, `sequelizeExecutor(sequelize, t)`); the library never opens one itself.
  * - position:        bigserial: insert order. `transaction_id`: the writer's xid8.
- * - relay:           the process that reads committed rows in (transaction_id, position) order, publishes them and
+ * - relay:           the process that reads committed rows in position order (per key), publishes them and
  *                    deletes them once Kafka acknowledged them (at-least-once).
  * - slot:            `abs(hashtext(aggregateid)) % slots`; each slot has one relay owner at a time (advisory lock),
  *                    so one key is never published by two relays at once.
@@ -27,7 +27,7 @@ export { processOnce, type ProcessOutcome, type InboxEntry } from './inbox.ts';
 export { listDeadLetters, replayDeadLetter, discardDeadLetter, type DeadLetterSummary, type ListDeadLettersOptions } from './dead-letters.ts';
 export { applyNumberedMigrations, loadNumberedMigrations, type MigrationSet, type NumberedMigration, type MigrateResult, type Placeholder } from './numbered-migrations.ts';
 export { migrateOutbox, loadOutboxMigrations, type OutboxMigrateResult, type MigrateOutboxOptions } from './migrate.ts';
-export { outboxTables, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
+export { outboxTables, keyLockBucketSql, type OutboxTables, type ResolvedOutboxTables } from './tables.ts';
 export { pgExecutor, type PgExecutor } from './adapters/pg.ts';
 export { sequelizeExecutor } from './adapters/sequelize.ts';
 export { knexExecutor } from './adapters/knex.ts';
@@ -38,4 +38,4 @@ export { typeormExecutor } from './adapters/typeorm.ts';
 export { prismaExecutor, type PrismaTransactionClient } from './adapters/prisma.ts';
 export { mikroOrmExecutor, type MikroOrmEntityManager } from './adapters/mikro-orm.ts';
 export { CodedError, OutboxError, OUTBOX_ERROR_CODES, type OutboxErrorCode } from './errors.ts';
-export { OUTBOX_SCHEMA, OUTBOX_TABLE, INBOX_TABLE } from './names.ts';
+export { OUTBOX_SCHEMA, OUTBOX_TABLE, INBOX_TABLE, KEY_LOCK_BUCKETS } from './names.ts';

@@ -15,3 +15,11 @@ export const INBOX_TABLE = 'inbox';
 export const MIGRATIONS_TABLE = 'outbox_migrations';
 /** The NOTIFY channel of the default outbox's insert trigger (migration 000001). */
 export const OUTBOX_CHANNEL = 'outbox';
+/**
+ * Advisory-lock class of the default outbox's key locks (migration 000002): every writer holds
+ * pg_advisory_xact_lock_shared(KEY_LOCK_CLASS, bucket of its row's key) until it commits or rolls back, and the
+ * relay holds back only the rows whose bucket is locked. Other outboxes derive a class of their own.
+ */
+export const KEY_LOCK_CLASS = 74_110_012;
+/** Keys are locked in this many buckets, so one transaction takes at most this many lock-table entries. */
+export const KEY_LOCK_BUCKETS = 1024;

@@ -12,6 +12,7 @@
  *   NOTIFY channel           outbox                  t in schema public, else "s.t" (so two outboxes in one
  *                                                    database never wake each other's relays)
  *   trigger, its function    outbox_notify           t_notify
+ *   key-lock trigger         outbox_key_lock         t_key_lock (its advisory-lock class: KEY_LOCK_CLASS, or one derived from "s.t")
  *   indexes                  outbox_relay_order_idx, outbox_failing_key_idx, outbox_dead_letters_key_idx → t_…
  *
  * Every table, the trigger function and the indexes live in `schema`; SQL always names them schema-qualified
@@ -20,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { OutboxError } from './errors.ts';
-import { DEAD_LETTER_TABLE, INBOX_TABLE, MIGRATIONS_TABLE, OUTBOX_CHANNEL, OUTBOX_SCHEMA, OUTBOX_TABLE } from './names.ts';
+import { DEAD_LETTER_TABLE, INBOX_TABLE, KEY_LOCK_BUCKETS, KEY_LOCK_CLASS, MIGRATIONS_TABLE, OUTBOX_CHANNEL, OUTBOX_SCHEMA, OUTBOX_TABLE } from './names.ts';
 import type { Placeholder } from './numbered-migrations.ts';
 
 /** Where the outbox lives. Pass the same options to migrateOutbox(), enqueue(), processOnce(), the dead-letter functions and the relay. */
@@ -49,6 +50,8 @@ export interface ResolvedOutboxTables {
   readonly channel: string;
   /** The channel as a quoted identifier, for `LISTEN`. */
   readonly channelIdent: string;
+  /** pg_locks.classid of this outbox's key locks (migration 000002); the bucket is keyLockBucketSql. */
+  readonly keyLockClass: number;
   /** Unquoted names, as in the catalogs (pg_class.relname, pg_namespace.nspname). */
   readonly names: {
     readonly outbox: string;
@@ -57,6 +60,8 @@ export interface ResolvedOutboxTables {
     readonly migrations: string;
     readonly notifyFunction: string;
     readonly notifyTrigger: string;
+    readonly keyLockFunction: string;
+    readonly keyLockTrigger: string;
     readonly relayOrderIndex: string;
     readonly failingKeyIndex: string;
     readonly deadLettersKeyIndex: string;
@@ -129,6 +134,8 @@ export function outboxTables(opts: OutboxTables | undefined = {}, where = 'Outbo
     migrations: isDefaultTable ? MIGRATIONS_TABLE : `${table}_migrations`,
     notifyFunction: `${table}_notify`,
     notifyTrigger: `${table}_notify`,
+    keyLockFunction: `${table}_key_lock`,
+    keyLockTrigger: `${table}_key_lock`,
     relayOrderIndex: `${table}_relay_order_idx`,
     failingKeyIndex: `${table}_failing_key_idx`,
     deadLettersKeyIndex: `${table}_dead_letters_key_idx`,
@@ -145,11 +152,29 @@ export function outboxTables(opts: OutboxTables | undefined = {}, where = 'Outbo
     migrations: q(names.migrations),
     channel,
     channelIdent: quoteIdent(channel),
+    keyLockClass: schema === OUTBOX_SCHEMA && isDefaultTable ? KEY_LOCK_CLASS : derivedLockClass(schema, table),
     names: Object.freeze(names),
   });
   if (cache.size > 1000) cache.clear();
   cache.set(`${schema}\u0000${table}`, resolved);
   return resolved;
+}
+
+/** A positive int4 (pg_locks.classid is an oid) from a hash of "schema.table", never one of the default classes 74110010–74110012. */
+function derivedLockClass(schema: string, table: string): number {
+  let c = createHash('sha256').update(`key-lock:${schema}.${table}`).digest().readUInt32BE(0) & 0x7fff_ffff;
+  while (c >= 74_110_010 && c <= 74_110_012) c++;
+  return c;
+}
+
+/**
+ * The key-lock bucket of a row, as SQL over the row alias `r` (the trigger uses NEW): the same expression in the
+ * trigger and in the relay's read. Buckets, not keys, so a transaction writing many keys takes at most
+ * KEY_LOCK_BUCKETS lock-table entries; the price is that an open transaction also holds back the other keys of
+ * its buckets (1 in KEY_LOCK_BUCKETS of them).
+ */
+export function keyLockBucketSql(r: string): string {
+  return `(hashtext(${r}.aggregatetype || '/' || ${r}.aggregateid) & ${KEY_LOCK_BUCKETS - 1})`;
 }
 
 /** SQL string literal of a checked name (no quote can occur in one; doubled anyway). */
@@ -174,7 +199,12 @@ export function outboxMigrationPlaceholders(t: ResolvedOutboxTables): Record<str
     OUTBOX_NOTIFY_TRIGGER: { value: quoteIdent(t.names.notifyTrigger), checksumAs: d.names.notifyTrigger },
     OUTBOX_NOTIFY_CHANNEL: { value: literal(t.channel), checksumAs: literal(d.channel) },
     OUTBOX_RELAY_ORDER_INDEX: { value: quoteIdent(t.names.relayOrderIndex), checksumAs: d.names.relayOrderIndex },
+    OUTBOX_RELAY_ORDER_INDEX_QUALIFIED: { value: q(t.names.relayOrderIndex), checksumAs: d.names.relayOrderIndex },
     OUTBOX_FAILING_KEY_INDEX: { value: quoteIdent(t.names.failingKeyIndex), checksumAs: d.names.failingKeyIndex },
     OUTBOX_DEAD_LETTERS_KEY_INDEX: { value: quoteIdent(t.names.deadLettersKeyIndex), checksumAs: d.names.deadLettersKeyIndex },
+    OUTBOX_KEY_LOCK_FUNCTION: { value: q(t.names.keyLockFunction), checksumAs: d.names.keyLockFunction },
+    OUTBOX_KEY_LOCK_TRIGGER: { value: quoteIdent(t.names.keyLockTrigger), checksumAs: d.names.keyLockTrigger },
+    OUTBOX_KEY_LOCK_CLASS: { value: String(t.keyLockClass), checksumAs: String(d.keyLockClass) },
+    OUTBOX_KEY_LOCK_BUCKET: { value: keyLockBucketSql('new'), checksumAs: keyLockBucketSql('new') },
   };
 }

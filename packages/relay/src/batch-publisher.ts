@@ -1,5 +1,5 @@
 /**
- * Publishes one batch of outbox rows (already in (transaction_id, position) order):
+ * Publishes one batch of outbox rows (already in position order):
  *
  * 1. rows are grouped by (topic, partition), order kept; one produce request per group chunk, so a request
  *    succeeds or fails as a whole (see kafka-publisher.ts);

@@ -12,6 +12,6 @@ export { SLOT_LOCK_CLASS, relayLockSpace, type RelayLockSpace } from './stores/p
 export { postgresStore, SLOT_SQL } from './stores/postgres/outbox-store.ts';
 export { kafkajsPublisher } from './publishers/kafkajs/kafka-publisher.ts';
 export type {
-  RelayStore, RelayCoordinator, CoordinatorEvents, RebalanceResult, OutboxStats, Failure,
+  RelayStore, RelayCoordinator, CoordinatorEvents, RebalanceResult, OutboxStats, Failure, Blocker,
   RelayPublisher, OutgoingMessage, ClassifiedError, FailureKind, SeamContext, RelayStoreFactory, RelayPublisherFactory,
 } from './seams.ts';

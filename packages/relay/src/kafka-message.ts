@@ -3,12 +3,12 @@ import type { OutboxRow } from '@dual-write/outbox';
 import type { OutgoingMessage } from './seams.ts';
 
 /**
- * A number that grows with every message the relay publishes for a key: (transaction_id, position) packed
- * into one integer (transaction id in the high 64 bits). The relay publishes in exactly this order, so a
- * consumer (or the auditor: --sequence header:outbox-sequence) can check per-key order with it.
+ * A number that grows with every message the relay publishes for a key: the row's position. The relay publishes a
+ * key's rows in position order (commit order for writers that serialise on the aggregate), so a consumer (or the
+ * auditor: --sequence header:outbox-sequence) can check per-key order with it.
  */
-export function outboxSequence(row: Pick<OutboxRow, 'transaction_id' | 'position'>): string {
-  return ((BigInt(row.transaction_id) << 64n) | BigInt(row.position)).toString();
+export function outboxSequence(row: Pick<OutboxRow, 'position'>): string {
+  return BigInt(row.position).toString();
 }
 
 export function toKafkaMessage(row: OutboxRow, partition: number): OutgoingMessage {

@@ -14,6 +14,8 @@ export interface RelayMetrics {
   kafkaRetries: Counter;
   batchDuration: Histogram;
   ownedSlots: Gauge;
+  heldBack: Gauge;
+  blockingTransactionAge: Gauge<'pid' | 'database' | 'application_name'>;
 }
 
 export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetrics {
@@ -55,5 +57,12 @@ export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetri
       registers: [registry],
     }),
     ownedSlots: new Gauge({ name: 'outbox_owned_slots', help: 'Key-hash slots this instance owns (publishes).', registers: [registry] }),
+    heldBack: new Gauge({ name: 'outbox_held_back_rows', help: 'Committed rows of this instance\'s slots held back by an open transaction that wrote the same keys (at the last idle read).', registers: [registry] }),
+    blockingTransactionAge: new Gauge({
+      name: 'outbox_blocking_transaction_age_seconds',
+      help: 'Age of each open transaction holding back committed rows of this instance (by backend pid, database, application_name); none while nothing is held back.',
+      labelNames: ['pid', 'database', 'application_name'],
+      registers: [registry],
+    }),
   };
 }

@@ -2,7 +2,7 @@
  * startRelay(): the outbox relay, in-process. One loop per instance:
  *
  *   session ok? → re-share slots (every rebalanceIntervalMs, or when an instance joins/leaves)
- *   → read committed rows of my slots in (transaction_id, position) order (one autocommit statement)
+ *   → read committed rows of my slots in position order, except the keys an open transaction holds (autocommit statements)
  *   → publish them (batch-publisher.ts) → delete them → again; nothing to do → sleep until NOTIFY or poll
  *   (with listen: false / RELAY_LISTEN=false it does not LISTEN: it polls every pollIntervalMs only).
  *
@@ -21,7 +21,7 @@ import { startMetricsServer, type HealthReport, type MetricsServer } from './htt
 import { createLogger } from './logger.ts';
 import { createMetrics, type RelayMetrics } from './metrics.ts';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
-import type { RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
+import type { Blocker, RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface RelayEvents {
@@ -33,8 +33,11 @@ export interface RelayEvents {
   'dead-lettered': [{ id: string; aggregateType: string; aggregateId: string; error: string }];
   /** A batch finished (read → published/refused → deleted). */
   batch: [{ rows: number; published: number; failed: number; deadLettered: number; parked: number; durationMs: number }];
-  /** A read found nothing to publish now; heldBack = committed rows of my slots waiting behind an older open transaction. */
-  idle: [{ heldBack: number; ownedSlots: number }];
+  /**
+   * A read found nothing to publish now. heldBack = committed rows of my slots held back by open transactions that
+   * wrote the same keys (their lock buckets); blockers = those transactions (pid, database, application, age).
+   */
+  idle: [{ heldBack: number; ownedSlots: number; blockers: Blocker[] }];
   /** The slots this instance owns changed. */
   slots: [{ owned: number[]; members: number; claimed: number[]; released: number[] }];
   /** Kafka could not be reached; the same request is retried after retryInMs. */
@@ -365,15 +368,36 @@ class OutboxRelay implements Relay {
 
   private async onIdle(cycle: number, owned: number[]): Promise<void> {
     const due = this.waiters.filter((w) => w.afterCycle < cycle);
-    if (due.length === 0 && this.events.listenerCount('idle') === 0) return;
     const heldBack = await this.store.countUnpublished(this.options.slots, owned);
-    this.events.emit('idle', { heldBack, ownedSlots: owned.length });
+    const blockers = heldBack > 0 ? await this.store.blockers(this.options.slots, owned) : [];
+    this.reportHeldBack(heldBack, blockers);
+    this.events.emit('idle', { heldBack, ownedSlots: owned.length, blockers });
     if (heldBack > 0) return;
     for (const w of due) {
       clearTimeout(w.timer);
       w.resolve();
     }
     this.waiters = this.waiters.filter((w) => !due.includes(w));
+  }
+
+  private lastBlockerLog = { at: 0, pids: '' };
+
+  /** The gauges, and a warning naming the blocking backends (when they change, or every 30 s while they last). */
+  private reportHeldBack(heldBack: number, blockers: Blocker[]): void {
+    this.m.heldBack.set(heldBack);
+    this.m.blockingTransactionAge.reset();
+    for (const b of blockers) this.m.blockingTransactionAge.set({ pid: String(b.pid), database: b.database, application_name: b.applicationName }, b.transactionAgeSeconds);
+    const pids = blockers.map((b) => b.pid).join(',');
+    if (heldBack === 0 || blockers.length === 0) {
+      this.lastBlockerLog = { at: 0, pids: '' };
+      return;
+    }
+    if (pids === this.lastBlockerLog.pids && Date.now() - this.lastBlockerLog.at < 30_000) return;
+    this.lastBlockerLog = { at: Date.now(), pids };
+    this.log.warn(
+      { heldBack, blockers: blockers.map((b) => ({ pid: b.pid, database: b.database, applicationName: b.applicationName, transactionAgeSeconds: Math.round(b.transactionAgeSeconds), rows: b.rows })) },
+      `${heldBack} committed row(s) held back by ${blockers.length} open transaction(s) that wrote the same keys; oldest: pid ${blockers[0]!.pid} (${blockers[0]!.applicationName || 'no application_name'}, open ${Math.round(blockers[0]!.transactionAgeSeconds)} s)`,
+    );
   }
 
   private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {

@@ -14,6 +14,17 @@ export interface Failure {
   error: string;
 }
 
+/** An open transaction that holds back committed rows (it holds their keys' lock buckets). */
+export interface Blocker {
+  pid: number;
+  database: string;
+  applicationName: string;
+  /** Committed rows of this instance's slots it holds back. */
+  rows: number;
+  /** How long its transaction has been open. */
+  transactionAgeSeconds: number;
+}
+
 /** Figures for the gauges: the whole outbox, all instances. */
 export interface OutboxStats {
   backlog: number;
@@ -66,9 +77,12 @@ export interface RelayStore {
   /**
    * Committed rows of the owned slots, in publish order, at most `limit`. Must never return a row while a row of
    * the same key that precedes it can still appear (a late commit), nor a row of a parked key (in backoff, or
-   * behind a dead letter).
+   * behind a dead letter). An open transaction may hold back only the rows it could precede — its own keys —
+   * never the others.
    */
   fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]>;
+  /** The open transactions holding back committed rows of the owned slots, oldest first. */
+  blockers(slots: number, owned: readonly number[]): Promise<Blocker[]>;
   /** Rows of these slots still to publish (committed or not yet visible), parked keys excluded. */
   countUnpublished(slots: number, owned: readonly number[]): Promise<number>;
   /** Removes rows Kafka acknowledged. */

@@ -19,14 +19,14 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-stack-'));
 const config = resolveConfig({
   STACK_DIR: dir,
   STACK_CACHE_DIR: main.cacheDir,
-  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:55420/dual_write',
+  DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:25420/dual_write',
   POSTGRES_MANAGED: 'true',
-  POSTGRES_PROXY_PORT: 55421,
-  KAFKA_BROKERS: '127.0.0.1:39092',
+  POSTGRES_PROXY_PORT: 25421,
+  KAFKA_BROKERS: '127.0.0.1:29192',
   KAFKA_MANAGED: 'true',
-  KAFKA_CONTROLLER_PORT: 39093,
-  KAFKA_PROXIED_LISTENER_PORT: 39094,
-  KAFKA_PROXY_PORT: 39095,
+  KAFKA_CONTROLLER_PORT: 29193,
+  KAFKA_PROXIED_LISTENER_PORT: 29194,
+  KAFKA_PROXY_PORT: 29195,
   TOXIPROXY_URL: 'http://127.0.0.1:18474',
 });
 
@@ -47,7 +47,7 @@ describe('stack up / down', () => {
     ]);
     expect(statuses.every((s) => s.pid !== undefined && isAlive(s.pid))).toBe(true);
     expect(lines.filter((l) => /: started \(pid \d+\)/.test(l))).toHaveLength(3);
-    expect(statuses.find((s) => s.name === 'kafka')!.listens.join(' ')).toContain('127.0.0.1:39095');
+    expect(statuses.find((s) => s.name === 'kafka')!.listens.join(' ')).toContain('127.0.0.1:29195');
   });
 
   it('up a second time is a no-op: same processes, nothing started', async () => {

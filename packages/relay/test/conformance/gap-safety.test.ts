@@ -1,7 +1,8 @@
 /**
  * "Never skips a committed row": a poller that remembers the last position it published skips a row whose
- * transaction took its position early and committed late (watermill#311). The relay reads only below the
- * oldest running transaction, so such a row is waited for, never skipped.
+ * transaction took its position early and committed late (watermill#311). The relay keeps no cursor (it deletes
+ * what it published), so such a row is read once committed; rows of the same key committed meanwhile wait for it
+ * (its key lock), rows of other keys do not.
  */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
@@ -39,59 +40,81 @@ async function topicMessageCount(topic: string): Promise<number> {
 
 /**
  * Five writers interleave: a (lowest xid and position) commits LAST; b commits first; c rolls back; d takes its
- * xid before e and its position after e. While a is still open, the relay either holds b, d and e back (it
- * reports them in an `idle` event) or publishes them — whichever comes first is awaited. Then a commits and
- * the audit compares `items` with the topic.
+ * xid before e and its position after e. `keys` names each writer's key. While a is still open, the relay either
+ * publishes what it may or reports the rest held back (an `idle` event with heldBack > 0) — whichever state is
+ * reached first is awaited. Then a commits and the audit compares `items` with the topic.
  */
-async function interleaved(name: string, opts: RelayOptions = {}) {
+async function interleaved(name: string, keys: { a: string; b: string; c: string; d: string; e: string }, expectPublished: number, opts: RelayOptions = {}) {
   const topic = await lab.topic(name, 3);
   const relay = await relayOn(lab, topic, opts);
   let published = 0;
-  const decided = new Promise<'held back' | 'published'>((resolve) => {
-    relay.events.on('idle', (i) => i.heldBack === 3 && resolve('held back'));
-    relay.events.on('published', (p) => (published += p.count) >= 3 && resolve('published'));
-  });
+  let heldBack = 0;
+  let blockedBy: number[] = [];
   const pool = lab.pool({ max: 6 });
   const [c1, c2, c3, c4, c5] = await Promise.all([1, 2, 3, 4, 5].map(() => pool.connect()));
+  const aPid = (await c1!.query('select pg_backend_pid() as pid')).rows[0].pid as number;
+  // Settled: the relay published what it may (expectPublished) and found the rest held back, or published more.
+  const settled = new Promise<void>((resolve) => {
+    relay.events.on('published', (p) => {
+      if ((published += p.count) > expectPublished) resolve();
+    });
+    let done = false;
+    relay.events.on('idle', (i) => {
+      if (done || published < expectPublished) return;
+      done = true;
+      heldBack = i.heldBack;
+      blockedBy = i.blockers.map((b) => b.pid);
+      resolve();
+    });
+  });
 
-  const a = await openWrite(c1!, 'a');
+  const a = await openWrite(c1!, keys.a);
   await a.write();
-  const b = await openWrite(c2!, 'b');
+  const b = await openWrite(c2!, keys.b);
   await b.write();
   await b.commit();
-  const c = await openWrite(c3!, 'c');
+  const c = await openWrite(c3!, keys.c);
   await c.write();
   await c.rollback();
-  const d = await openWrite(c4!, 'd', { xidFirst: true });
-  const e = await openWrite(c5!, 'e');
+  const d = await openWrite(c4!, keys.d, { xidFirst: true });
+  const e = await openWrite(c5!, keys.e);
   await e.write();
   await e.commit();
   await d.write();
   await d.commit();
 
-  const outcome = await decided;
-  const publishedWhileOlderOpen = await topicMessageCount(topic);
+  await settled;
+  const publishedWhileAOpen = await topicMessageCount(topic);
   await a.commit();
   await relay.waitUntilDrained();
   await relay.stop();
   for (const client of [c1, c2, c3, c4, c5]) client!.release();
 
-  const report = await auditItems(lab, topic);
-  const { rows, messages, ghosts, blackHoles, duplicates } = report.counts;
-  return { publishedWhileOlderOpen, heldBack: outcome === 'held back' ? 3 : 0, audit: { rows, messages, ghosts, blackHoles, duplicates, outboxLeft: await outboxCount(lab) } };
+  // Per-key order by position (the outbox-sequence header): a's row precedes b's when they share a key.
+  const report = await auditItems(lab, topic, 'header:outbox-sequence');
+  const { rows, messages, ghosts, blackHoles, duplicates, orderViolations } = report.counts;
+  return { publishedWhileAOpen, heldBack, heldBackByA: blockedBy.includes(aPid), audit: { rows, messages, ghosts, blackHoles, duplicates, orderViolations, outboxLeft: await outboxCount(lab) } };
 }
 
 describe('gap safety', () => {
-  it('a transaction that commits after later ones is published, not skipped; a rolled-back one never is', async () => {
-    const seen = await interleaved('interleaved');
-    // b, d and e were committed while a, older, was still open: the relay saw them and waited.
-    expect(seen).toEqual({ publishedWhileOlderOpen: 0, heldBack: 3, audit: { rows: 4, messages: 4, ghosts: 0, blackHoles: 0, duplicates: 0, outboxLeft: 0 } });
+  it('a transaction that commits after later ones is published, not skipped; it holds back nothing of other keys; a rolled-back one is never published', async () => {
+    const seen = await interleaved('interleaved', { a: 'a', b: 'b', c: 'c', d: 'd', e: 'e' }, 3);
+    // b, d and e (other keys) were committed while a, older, was still open: published at once. a after its commit.
+    expect(seen).toEqual({ publishedWhileAOpen: 3, heldBack: 0, heldBackByA: false, audit: { rows: 4, messages: 4, ghosts: 0, blackHoles: 0, duplicates: 0, orderViolations: 0, outboxLeft: 0 } });
   });
 
-  it('negative control: the same check fails for a relay that skips the visibility rule (it publishes past the open transaction)', async () => {
+  it('rows of the open transaction\'s own key wait for it (it holds their lock bucket), named as the blocker; then both are published, in order', async () => {
+    // a and b write key k (not serialised: neither locks the aggregate); b commits first but has the later position.
+    const seen = await interleaved('interleaved-same-key', { a: 'k', b: 'k', c: 'c', d: 'd', e: 'e' }, 2);
+    expect(seen).toEqual({ publishedWhileAOpen: 2, heldBack: 1, heldBackByA: true, audit: { rows: 4, messages: 4, ghosts: 0, blackHoles: 0, duplicates: 0, orderViolations: 0, outboxLeft: 0 } });
+  });
+
+  it('negative control: the same check fails for a relay that skips the visibility rule (it publishes past the open transaction of the same key)', async () => {
     // Broken on purpose, in this test only: the pair's store without its visibility rule (pairs.ts).
-    const seen = await interleaved('interleaved-broken', { store: activePair().storeWithoutVisibilityRule });
-    expect(seen.publishedWhileOlderOpen).toBe(3);
+    const seen = await interleaved('interleaved-broken', { a: 'k', b: 'k', c: 'c', d: 'd', e: 'e' }, 3, { store: activePair().storeWithoutVisibilityRule });
+    expect(seen.publishedWhileAOpen).toBe(3);
+    expect(seen.heldBack).toBe(0);
+    expect(seen.audit.orderViolations).toBe(1);
   });
 
   it('many concurrent writers committing and rolling back in every interleaving: every committed row exactly once, nothing rolled back', async () => {

@@ -5,9 +5,9 @@
  *   RELAY_PAIR=postgres+kafkajs npx vitest run packages/relay/test/conformance
  *
  * To add a database or a Kafka client: implement RelayStore / RelayPublisher (src/seams.ts), register the pair
- * here, and run the suite with its name. A pair also names a store variant that breaks the visibility rule on
- * purpose (it returns rows committed behind a transaction still open): the gap-safety negative control runs it
- * to show that the suite notices.
+ * here, and run the suite with its name. A pair also names two store variants broken on purpose, for the negative
+ * controls: one that ignores the visibility rule (gap-safety: it publishes past an open transaction of the same
+ * key), one that holds everything back behind the cluster's oldest open transaction (long-transaction).
  */
 import type { OutboxRow } from '@dual-write/outbox';
 import { kafkajsPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
@@ -18,9 +18,11 @@ export interface RelayPair {
   publisher: RelayPublisherFactory;
   /** The store with its visibility rule removed (negative control only). */
   storeWithoutVisibilityRule: RelayStoreFactory;
+  /** The store holding back every row behind the oldest open transaction of the cluster, as earlier versions did (negative control only). */
+  storeWithClusterWideHorizon: RelayStoreFactory;
 }
 
-/** The PostgreSQL store whose read ignores `transaction_id < pg_snapshot_xmin(…)`: it publishes past an open transaction. */
+/** The PostgreSQL store whose read ignores the key locks: it publishes past an open transaction of the same key. */
 const postgresWithoutVisibilityRule: RelayStoreFactory = (ctx) =>
   wrapStore(postgresStore(ctx), (store) => ({
     async fetchBatch(slots, owned, limit) {
@@ -36,8 +38,29 @@ const postgresWithoutVisibilityRule: RelayStoreFactory = (ctx) =>
     },
   }));
 
+/**
+ * The PostgreSQL store with the visibility rule of earlier versions: only rows below the oldest transaction running
+ * anywhere in the cluster (pg_snapshot_xmin) — so any open transaction, in any database, holds back everything.
+ */
+const postgresWithClusterWideHorizon: RelayStoreFactory = (ctx) =>
+  wrapStore(postgresStore(ctx), (store) => ({
+    async fetchBatch(slots, owned, limit) {
+      if (owned.length === 0) return [];
+      const pool = (store as unknown as { pool: import('pg').Pool }).pool;
+      const { rows } = await pool.query<OutboxRow>(
+        `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
+                o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
+         from ${ctx.options.tables.outbox} o
+         where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) and ${SLOT_SQL} = any($2::int[])
+         order by o.transaction_id, o.position limit $3`,
+        [slots, owned, limit],
+      );
+      return rows;
+    },
+  }));
+
 export const PAIRS: readonly RelayPair[] = [
-  { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule },
+  { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
 ];
 
 /** The pair RELAY_PAIR names (default the first). */

@@ -5,31 +5,58 @@
  */
 import pg from 'pg';
 import type { Logger } from 'pino';
-import type { OutboxRow, ResolvedOutboxTables } from '@dual-write/outbox';
+import { keyLockBucketSql, type OutboxRow, type ResolvedOutboxTables } from '@dual-write/outbox';
 import type { ResolvedRelayOptions } from '../../options.ts';
-import type { CoordinatorEvents, Failure, OutboxStats, RelayCoordinator, RelayStore, SeamContext } from '../../seams.ts';
+import type { Blocker, CoordinatorEvents, Failure, OutboxStats, RelayCoordinator, RelayStore, SeamContext } from '../../seams.ts';
 import { RelaySession } from './relay-session.ts';
 
 /** A row's slot: which relay instance may publish it. The same expression everywhere (SQL and docs). */
 export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
 
-// Committed rows only: every transaction below the oldest one still running has finished, so no row with a
-// smaller transaction id can appear later (rolled-back rows never become visible). Order = (xid, position).
-// Rows of a key that is parked — behind a message in backoff, or behind a dead letter — are left out in SQL,
-// so a parked key never fills the batch and starves the others.
+const OUR_DB = '(select oid from pg_database where datname = current_database())';
+
+// The key buckets an open transaction of this database holds (migration 000002: every writer takes
+// pg_advisory_xact_lock_shared(keyLockClass, bucket) per row until it ends). Read in a statement of its own
+// BEFORE the rows, so a writer that held a bucket when this ran is still counted even if it commits before
+// the read of the rows takes its snapshot.
+const lockedBucketsSql = `
+select coalesce(array_agg(distinct objid::int), '{}') as buckets from pg_locks
+where locktype = 'advisory' and database = ${OUR_DB} and classid::bigint = $1 and objsubid = 2 and granted`;
+
+// Committed rows (the snapshot sees nothing else) of my slots whose key bucket no open transaction holds, in
+// position order: for writers that serialise on the aggregate that is commit order, and an open transaction
+// holds back only the rows of its own buckets — other keys, other databases and sessions that never wrote the
+// outbox hold back nothing. Rows of a key that is parked — behind a message in backoff, or behind a dead letter
+// — are left out in SQL, so a parked key never fills the batch and starves the others.
 const fetchSql = (t: ResolvedOutboxTables) => `
 select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at,
        o.position::text as position, o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
 from ${t.outbox} o
-where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-  and ${SLOT_SQL} = any($2::int[])
+where ${SLOT_SQL} = any($2::int[])
+  and ${keyLockBucketSql('o')} <> all($4::int[])
   and not exists (
     select 1 from ${t.outbox} p
     where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype and p.aggregateid = o.aggregateid
-      and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
+      and p.position <= o.position)
   and not exists (select 1 from ${t.deadLetters} d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)
-order by o.transaction_id, o.position
+order by o.position
 limit $3`;
+
+// Who holds back committed rows of my slots: the open transactions holding their buckets.
+const blockersSql = (t: ResolvedOutboxTables) => `
+with held as (
+  select ${keyLockBucketSql('o')} as bucket, count(*) as n from ${t.outbox} o
+  where ${SLOT_SQL} = any($2::int[]) and ${keyLockBucketSql('o')} = any($3::int[])
+  group by 1
+)
+select l.pid, a.datname as database, a.application_name, sum(h.n)::int as rows,
+       coalesce(extract(epoch from now() - a.xact_start), 0)::float8 as transaction_age_seconds
+from pg_locks l
+join held h on h.bucket = l.objid::int
+left join pg_stat_activity a on a.pid = l.pid
+where l.locktype = 'advisory' and l.database = ${OUR_DB} and l.classid::bigint = $4 and l.objsubid = 2 and l.granted
+group by l.pid, a.datname, a.application_name, a.xact_start
+order by transaction_age_seconds desc`;
 
 /** The PostgreSQL store (the default): a small pool of its own for the statements, a RelaySession for coordination. */
 export function postgresStore(ctx: SeamContext): RelayStore {
@@ -82,7 +109,8 @@ export class PostgresOutboxStore implements RelayStore {
 
   async fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]> {
     if (owned.length === 0) return [];
-    const { rows } = await this.pool.query<OutboxRow>(this.fetchSql, [slots, owned, limit]);
+    const locked = await this.lockedBuckets();
+    const { rows } = await this.pool.query<OutboxRow>(this.fetchSql, [slots, owned, limit, locked]);
     return rows;
   }
 
@@ -98,11 +126,27 @@ export class PostgresOutboxStore implements RelayStore {
       `select count(*)::int as n from ${t.outbox} o
        where ${SLOT_SQL} = any($2::int[])
          and not exists (select 1 from ${t.outbox} p where p.next_attempt_at > now() and p.aggregatetype = o.aggregatetype
-                         and p.aggregateid = o.aggregateid and (p.transaction_id, p.position) <= (o.transaction_id, o.position))
+                         and p.aggregateid = o.aggregateid and p.position <= o.position)
          and not exists (select 1 from ${t.deadLetters} d where d.aggregatetype = o.aggregatetype and d.aggregateid = o.aggregateid)`,
       [slots, owned],
     );
     return rows[0]!.n;
+  }
+
+  private async lockedBuckets(): Promise<number[]> {
+    const { rows } = await this.pool.query<{ buckets: number[] }>(lockedBucketsSql, [this.tables.keyLockClass]);
+    return rows[0]?.buckets ?? [];
+  }
+
+  async blockers(slots: number, owned: readonly number[]): Promise<Blocker[]> {
+    if (owned.length === 0) return [];
+    const locked = await this.lockedBuckets();
+    if (locked.length === 0) return [];
+    const { rows } = await this.pool.query<{ pid: number; database: string | null; application_name: string | null; rows: number; transaction_age_seconds: number }>(
+      blockersSql(this.tables),
+      [slots, owned, locked, this.tables.keyLockClass],
+    );
+    return rows.map((r) => ({ pid: r.pid, database: r.database ?? '', applicationName: r.application_name ?? '', rows: r.rows, transactionAgeSeconds: r.transaction_age_seconds }));
   }
 
   /** Delete on publish: the table only holds what is not yet acknowledged by Kafka. */
