@@ -88,6 +88,14 @@ export const SETTINGS = {
     default: 'auto',
     meaning: 'auto: the stack runs Kafka unless KAFKA_BROKERS is set; true: always run it (on KAFKA_BROKERS’ port); false: never.',
   },
+  PGBOUNCER: {
+    default: 'false',
+    meaning: 'true: `stack up` also runs PgBouncer (Debian package `pgbouncer`, installed when missing) in transaction mode in front of PostgreSQL, as managed databases are reached; false: only when a test starts it (ensurePgbouncer()).',
+  },
+  PGBOUNCER_PORT: {
+    default: '16432',
+    meaning: 'Port of the optional PgBouncer (transaction mode; any database name is passed through to PostgreSQL; its admin console is the database `pgbouncer`).',
+  },
   STACK_READY_TIMEOUT_MS: {
     default: '90000',
     meaning: 'How long `stack up` waits for each service to become ready before failing with its log tail.',
@@ -151,6 +159,15 @@ export interface LabConfig {
     version: string;
   };
   toxiproxy: { url: string; host: string; port: number; version: string };
+  /** The optional PgBouncer (transaction mode) in front of the real PostgreSQL. */
+  pgbouncer: {
+    /** `stack up` starts it (PGBOUNCER=true); otherwise only ensurePgbouncer() does. */
+    enabled: boolean;
+    host: string;
+    port: number;
+    /** DATABASE_URL's credentials and database, through PgBouncer (withDatabase() for another database). */
+    url: string;
+  };
   topics: { orders: { name: string; partitions: number } };
   orderService: {
     host: string;
@@ -315,6 +332,11 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
     KAFKA_CONTROLLER_PORT: parsePort('KAFKA_CONTROLLER_PORT', get('KAFKA_CONTROLLER_PORT')),
   };
 
+  const pgbouncerPort = parsePort('PGBOUNCER_PORT', get('PGBOUNCER_PORT'));
+  const pooledUrl = new URL(dbUrl.toString());
+  pooledUrl.hostname = '127.0.0.1';
+  pooledUrl.port = String(pgbouncerPort);
+
   const stackDir = path.resolve(get('STACK_DIR'));
   return {
     repoRoot,
@@ -345,6 +367,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       port: toxi.port ? Number(toxi.port) : 80,
       version: get('TOXIPROXY_VERSION'),
     },
+    pgbouncer: { enabled: parseBool('PGBOUNCER', get('PGBOUNCER')), host: '127.0.0.1', port: pgbouncerPort, url: pooledUrl.toString() },
     topics: { orders: { name: ordersTopic, partitions } },
     orderService: {
       host: serviceHost,

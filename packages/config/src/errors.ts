@@ -10,6 +10,7 @@ export const ERROR_CODES = {
   DW_JAVA_MISSING: 'Java 17 or newer is needed to run the Kafka broker.',
   DW_MAVEN_MISSING: 'Maven is needed to fetch the Kafka jars from Maven Central.',
   DW_GO_MISSING: 'Go is needed to build the Toxiproxy server.',
+  DW_PGBOUNCER_MISSING: 'PgBouncer is needed for the optional pooler service, and it could not be installed.',
   DW_PORT_TAKEN: 'A port the stack needs is used by another program.',
   DW_DOWNLOAD_FAILED: 'A download from a package registry failed.',
   DW_NOT_READY: 'A service did not become ready in time.',

@@ -46,6 +46,8 @@ export interface BatchPublisherDeps {
   metrics: RelayMetrics;
   /** True once stop()'s deadline has passed: give up retrying. */
   shouldAbandon: () => boolean;
+  /** False once this instance cannot be sure it still owns its slots (a stale lease): send nothing more. */
+  mayPublish: () => boolean;
   /** An interruptible sleep (ends early on stop). */
   sleep: (ms: number) => Promise<void>;
   onPublished: (rows: OutboxRow[], topic: string) => void;
@@ -53,6 +55,8 @@ export interface BatchPublisherDeps {
   /** The database failed a statement of the batch (logged here); the relay's state and `database-error` event follow it. */
   onDatabaseError: (error: string) => void;
 }
+
+const LEASE_LOST = Symbol('lease lost');
 
 const keyOf = (row: OutboxRow) => `${row.aggregatetype}\u0000${row.aggregateid}`;
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -162,8 +166,20 @@ export class BatchPublisher {
   }
 
   /** One produce request, retried while Kafka is unavailable. */
-  private send(topic: string, items: Outgoing[]): Promise<SendResult> {
-    return this.withKafkaRetry(() => this.d.kafka.send(topic, items.map((o) => o.message))).then((r) => ('value' in r ? { ok: true } : r));
+  private async send(topic: string, items: Outgoing[]): Promise<SendResult> {
+    if (!this.d.mayPublish()) return this.leaseLost(items.length);
+    const r = await this.withKafkaRetry<void | typeof LEASE_LOST>(() => {
+      if (!this.d.mayPublish()) return Promise.resolve(LEASE_LOST);
+      this.d.log.debug({ topic, rows: items.length }, 'sending');
+      return this.d.kafka.send(topic, items.map((o) => o.message));
+    });
+    if ('value' in r && r.value === LEASE_LOST) return this.leaseLost(items.length);
+    return 'value' in r ? { ok: true } : r;
+  }
+
+  private leaseLost(rows: number): SendResult {
+    this.d.log.warn({ rows }, 'not sending: this instance may no longer own its slots (its lease is stale — was it stopped or frozen?); the rows stay for their owner');
+    return { ok: false, abandoned: true };
   }
 
   private async withKafkaRetry<T>(fn: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; refused: string } | { ok: false; abandoned: true }> {
@@ -191,7 +207,12 @@ export class BatchPublisher {
   private async deleteAcknowledged(items: Outgoing[]): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.d.store.deletePublished(items.map((o) => o.row));
+        const deleted = await this.d.store.deletePublished(items.map((o) => o.row));
+        if (deleted < items.length) {
+          // Fenced: another instance owns (some of) these slots now and publishes their rows; stop this batch.
+          this.d.log.warn({ rows: items.length, deleted }, 'published rows of slots this instance no longer owns: it was fenced off; their owner publishes them again (at-least-once)');
+          return false;
+        }
         return true;
       } catch (err) {
         this.d.log.warn({ err: (err as Error).message, rows: items.length }, 'could not delete published rows; retrying (they would be republished after a restart)');

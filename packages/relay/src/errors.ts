@@ -7,6 +7,7 @@ export const RELAY_ERROR_CODES = {
   DW_RELAY_UNREACHABLE: 'The relay could not reach its database at start.',
   DW_RELAY_PORT_TAKEN: 'The port for /metrics and /health is used by another program.',
   DW_RELAY_SLOTS_MISMATCH: 'Another relay instance on the same database uses a different slot count.',
+  DW_RELAY_POOLED_SESSION: 'The coordination session goes through a pooler in transaction or statement mode, where session advisory locks and LISTEN do not survive.',
   DW_RELAY_DRAIN_TIMEOUT: 'The relay did not drain the outbox within the given time.',
 } as const;
 

@@ -1,10 +1,15 @@
-/** GET /metrics (Prometheus text format) and GET /health (JSON; 200 when the relay can work, 503 otherwise). */
+/**
+ * GET /metrics (Prometheus text format) and GET /health (JSON; 200 `ok` or `degraded` — with its `reasons` — while
+ * the relay can work, 503 `down` otherwise).
+ */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface HealthReport {
   status: 'ok' | 'degraded' | 'down';
+  /** Why the status is not `ok` (empty when it is). */
+  reasons: string[];
   [key: string]: unknown;
 }
 
@@ -14,7 +19,7 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(opts: { host: string; port: number; registry: Registry; health: () => HealthReport }): Promise<MetricsServer> {
+export async function startMetricsServer(opts: { host: string; port: number; registry: Registry; health: () => Promise<HealthReport> }): Promise<MetricsServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -27,8 +32,10 @@ export async function startMetricsServer(opts: { host: string; port: number; reg
         (err: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(err.message),
       );
     } else if (path === '/health') {
-      const h = opts.health();
-      res.writeHead(h.status === 'down' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(h));
+      opts.health().then(
+        (h) => res.writeHead(h.status === 'down' ? 503 : 200, { 'content-type': 'application/json' }).end(JSON.stringify(h)),
+        (err: Error) => res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'down', reasons: [`health check failed: ${err.message}`] })),
+      );
     } else {
       res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'not found', routes: ['/metrics', '/health'] }));
     }

@@ -8,6 +8,8 @@ import type { OutboxStats } from './seams.ts';
 
 export interface RelayMetrics {
   registry: Registry;
+  /** The outbox figures of the gauges: one query, shared by a scrape and /health for 500 ms. */
+  outboxStats: () => Promise<OutboxStats>;
   published: Counter<'topic'>;
   failed: Counter<'reason'>;
   deadLettered: Counter;
@@ -21,7 +23,7 @@ export interface RelayMetrics {
 export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  // One query serves all four gauges of a scrape.
+  // One query serves all four gauges of a scrape (and /health asked at about the same time).
   let cached: { at: number; value: Promise<OutboxStats> } | undefined;
   const stats = () => {
     if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: readStats() };
@@ -46,6 +48,7 @@ export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetri
   gauge('outbox_dead_letters', 'Rows in outbox_dead_letters (replay or discard them: outbox-dead-letters).', (s) => s.deadLetters);
   return {
     registry,
+    outboxStats: stats,
     published: new Counter({ name: 'outbox_published_total', help: 'Messages published to Kafka (acknowledged with acks=all) by this instance.', labelNames: ['topic'], registers: [registry] }),
     failed: new Counter({ name: 'outbox_failed_total', help: 'Publish attempts Kafka refused for the message itself (counted towards dead-lettering).', labelNames: ['reason'], registers: [registry] }),
     deadLettered: new Counter({ name: 'outbox_dead_lettered_total', help: 'Messages this instance moved to outbox_dead_letters.', registers: [registry] }),

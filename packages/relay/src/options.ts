@@ -30,6 +30,13 @@ export interface Backoff {
 export interface RelayOptions {
   /** postgres:// URL of the database holding the outbox. Default: DATABASE_URL (required). */
   database?: string;
+  /**
+   * postgres:// URL of the SAME database for the relay's one coordination session (session advisory locks: slot
+   * ownership; LISTEN), when `database` goes through a pooler in transaction mode (PgBouncer, RDS Proxy, Supavisor…):
+   * a direct or session-mode URL. The pool still reads and deletes through `database`. Default: RELAY_COORDINATION_URL,
+   * else `database` itself.
+   */
+  coordinationUrl?: string;
   /** Schema of the outbox's tables, as given to migrateOutbox(). Default OUTBOX_SCHEMA, else `public`. */
   schema?: string;
   /** The outbox table (its dead letters: `<table>_dead_letters`), as given to migrateOutbox(). Default OUTBOX_TABLE, else `outbox`. */
@@ -71,6 +78,12 @@ export interface RelayOptions {
   attemptBackoff?: Partial<Backoff>;
   /** How often instances re-count each other and re-share the slots (ms). Default 2000. */
   rebalanceIntervalMs?: number;
+  /**
+   * How long an instance may make no progress (a stopped process, a blocked event loop, a frozen VM, a network
+   * that keeps its TCP session open) before the others fence it off and take its slots (ms). Default
+   * RELAY_LEASE_MS, else 15000. It must be the same on every instance.
+   */
+  leaseMs?: number;
   /** On stop(), how long the in-flight batch may take before it is abandoned (it stays in the outbox). Default 15000. */
   shutdownTimeoutMs?: number;
   /** Database connect timeout (ms): an unreachable database fails start() within it. Default 5000. */
@@ -87,10 +100,14 @@ export interface RelayOptions {
   store?: RelayStoreFactory;
   /** The Kafka side (seams.ts RelayPublisher). Default: the kafkajs publisher (publishers/kafkajs). */
   publisher?: RelayPublisherFactory;
+  /** /health turns `degraded` once the outbox's oldest unpublished row (whole table) is older than this (s). Default RELAY_HEALTH_MAX_AGE_SECONDS (60). */
+  healthMaxAgeSeconds?: number;
 }
 
 export interface ResolvedRelayOptions {
   database: string;
+  /** The coordination session's URL when one was given; undefined: the session uses `database`. */
+  coordinationUrl: string | undefined;
   schema: string;
   table: string;
   /** Every name derived from schema and table, quoted for SQL (@dual-write/outbox's outboxTables()). */
@@ -113,6 +130,7 @@ export interface ResolvedRelayOptions {
   retryBackoff: Backoff;
   attemptBackoff: Backoff;
   rebalanceIntervalMs: number;
+  leaseMs: number;
   shutdownTimeoutMs: number;
   connectTimeoutMs: number;
   maxBatchBytes: number;
@@ -121,11 +139,13 @@ export interface ResolvedRelayOptions {
   kafka: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
   store: RelayStoreFactory;
   publisher: RelayPublisherFactory;
+  healthMaxAgeSeconds: number;
 }
 
 /** Option → the environment variable it defaults from (for error messages). */
 const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   database: 'DATABASE_URL',
+  coordinationUrl: 'RELAY_COORDINATION_URL',
   schema: 'OUTBOX_SCHEMA',
   table: 'OUTBOX_TABLE',
   brokers: 'KAFKA_BROKERS',
@@ -139,12 +159,15 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   slots: 'RELAY_SLOTS',
   poolMax: 'RELAY_DB_POOL_MAX',
   logLevel: 'RELAY_LOG_LEVEL',
+  healthMaxAgeSeconds: 'RELAY_HEALTH_MAX_AGE_SECONDS',
+  leaseMs: 'RELAY_LEASE_MS',
 };
 
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
-  'database', 'schema', 'table', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
-  'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'shutdownTimeoutMs',
+  'database', 'coordinationUrl', 'schema', 'table', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
+  'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'leaseMs', 'shutdownTimeoutMs',
   'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'store', 'publisher',
+  'healthMaxAgeSeconds',
 ];
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -179,16 +202,16 @@ function brokerList(value: unknown): string[] {
   return brokers;
 }
 
-function databaseUrl(value: unknown): string {
-  if (typeof value !== 'string' || value.trim() === '') throw invalid('database', value, 'a postgres:// URL');
+function databaseUrl(value: unknown, option: 'database' | 'coordinationUrl' = 'database'): string {
+  if (typeof value !== 'string' || value.trim() === '') throw invalid(option, value, 'a postgres:// URL');
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalid('database', value.replace(/:[^:@/]*@/, ':***@'), 'a URL like postgres://user:password@host:5432/database');
+    throw invalid(option, value.replace(/:[^:@/]*@/, ':***@'), 'a URL like postgres://user:password@host:5432/database');
   }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalid('database', url.protocol, 'a postgres:// or postgresql:// URL');
-  if (!url.pathname || url.pathname === '/') throw invalid('database', value.replace(/:[^:@/]*@/, ':***@'), 'a URL that names a database (…/dbname)');
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw invalid(option, url.protocol, 'a postgres:// or postgresql:// URL');
+  if (!url.pathname || url.pathname === '/') throw invalid(option, value.replace(/:[^:@/]*@/, ':***@'), 'a URL that names a database (…/dbname)');
   return value;
 }
 
@@ -294,9 +317,11 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
   if (input.store !== undefined && typeof input.store !== 'function') throw invalid('store', '[value]', 'a function (context) => RelayStore, e.g. postgresStore');
   if (input.publisher !== undefined && typeof input.publisher !== 'function') throw invalid('publisher', '[value]', 'a function (context) => RelayPublisher, e.g. kafkajsPublisher');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
+  const coordinationUrl = input.coordinationUrl ?? e('coordinationUrl', 'text');
   const tables = outboxNames(input.schema ?? e('schema', 'text') ?? OUTBOX_SCHEMA, input.table ?? e('table', 'text') ?? OUTBOX_TABLE);
   return {
     database: databaseUrl(required('database', input.database ?? e('database', 'text'), 'postgres://user:password@db:5432/app')),
+    coordinationUrl: coordinationUrl === undefined ? undefined : databaseUrl(coordinationUrl, 'coordinationUrl'),
     schema: tables.schema,
     table: tables.table,
     tables,
@@ -317,6 +342,7 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
     retryBackoff: backoff('retryBackoff', input.retryBackoff, { initialMs: 200, maxMs: 5000 }),
     attemptBackoff: backoff('attemptBackoff', input.attemptBackoff, { initialMs: 1000, maxMs: 60_000 }),
     rebalanceIntervalMs: wholeNumber('rebalanceIntervalMs', input.rebalanceIntervalMs ?? 2000, 50),
+    leaseMs: wholeNumber('leaseMs', input.leaseMs ?? e('leaseMs') ?? 15_000, 1000, 3_600_000),
     shutdownTimeoutMs: wholeNumber('shutdownTimeoutMs', input.shutdownTimeoutMs ?? 15_000, 0),
     connectTimeoutMs: wholeNumber('connectTimeoutMs', input.connectTimeoutMs ?? 5000, 100),
     maxBatchBytes: wholeNumber('maxBatchBytes', input.maxBatchBytes ?? 900_000, 1024),
@@ -325,5 +351,6 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
     kafka: input.kafka ?? {},
     store: input.store ?? postgresStore,
     publisher: input.publisher ?? kafkajsPublisher,
+    healthMaxAgeSeconds: wholeNumber('healthMaxAgeSeconds', input.healthMaxAgeSeconds ?? e('healthMaxAgeSeconds') ?? 60, 1),
   };
 }

@@ -79,6 +79,9 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
+/** How long /health waits for the outbox's age: a database that hangs must not hang the health check. */
+const HEALTH_QUERY_TIMEOUT_MS = 1000;
+
 interface DrainWaiter {
   afterCycle: number;
   resolve: () => void;
@@ -189,7 +192,8 @@ class OutboxRelay implements Relay {
       opts: options,
       log,
       metrics: this.m,
-      shouldAbandon: () => this.stopping !== undefined && Date.now() >= this.stopDeadline,
+      shouldAbandon: () => (this.stopping !== undefined && Date.now() >= this.stopDeadline) || !this.session.mayPublish(),
+      mayPublish: () => this.session.mayPublish(),
       sleep: (ms) => this.sleep(ms),
       onPublished: (rows, topic) => this.onPublished(rows, topic),
       onDatabaseError: (error) => this.noteDatabaseError(error, { logged: true }),
@@ -245,10 +249,57 @@ class OutboxRelay implements Relay {
     };
   }
 
-  private health(): HealthReport {
+  /**
+   * /health. `down` (503) while the relay is not running or its database is unreachable — answered at once, without
+   * a query. Otherwise `degraded` (200) with its reasons — Kafka unreachable; the outbox's oldest unpublished row
+   * older than healthMaxAgeSeconds (the whole table: every instance says so, whoever owns the row); that age unknown
+   * (the database did not answer in time) — or `ok`. The age comes from the gauges' stats read (shared, 500 ms).
+   */
+  private async health(): Promise<HealthReport> {
     const s = this.stats();
-    const status = s.state !== 'running' || s.database === 'down' ? 'down' : s.kafka === 'down' ? 'degraded' : 'ok';
-    return { status, instanceId: s.instanceId, database: s.database, kafka: s.kafka, ownedSlots: s.ownedSlots.length, members: s.members, published: s.published, lastError: s.lastError };
+    const reasons: string[] = [];
+    if (s.state !== 'running') reasons.push(`relay ${s.state}`);
+    if (s.database === 'down') reasons.push('database unreachable');
+    if (s.kafka === 'down') reasons.push('Kafka unreachable');
+    const down = s.state !== 'running' || s.database === 'down';
+    let oldestUnpublishedAgeSeconds: number | null = null;
+    if (!down) {
+      const age = await this.oldestUnpublishedAge();
+      if (typeof age === 'number') {
+        oldestUnpublishedAgeSeconds = Math.round(age * 1000) / 1000;
+        const max = this.options.healthMaxAgeSeconds;
+        if (age > max) reasons.push(`oldest unpublished row is ${age.toFixed(1)} s old (threshold ${max} s)`);
+      } else {
+        reasons.push(`oldest unpublished row's age unknown: ${age.error}`);
+      }
+    }
+    return {
+      status: down ? 'down' : reasons.length ? 'degraded' : 'ok',
+      reasons,
+      instanceId: s.instanceId,
+      database: s.database,
+      kafka: s.kafka,
+      oldestUnpublishedAgeSeconds,
+      ownedSlots: s.ownedSlots.length,
+      members: s.members,
+      published: s.published,
+      lastError: s.lastError,
+    };
+  }
+
+  /** The whole outbox's oldest unpublished row's age (s), or why it is unknown; never waits longer than HEALTH_QUERY_TIMEOUT_MS. */
+  private async oldestUnpublishedAge(): Promise<number | { error: string }> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${HEALTH_QUERY_TIMEOUT_MS} ms`)), HEALTH_QUERY_TIMEOUT_MS);
+    });
+    try {
+      return (await Promise.race([this.m.outboxStats(), timeout])).oldestAgeSeconds;
+    } catch (err) {
+      return { error: (err as Error).message };
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   waitUntilDrained(opts: { timeoutMs?: number } = {}): Promise<void> {
@@ -341,9 +392,13 @@ class OutboxRelay implements Relay {
         const started = performance.now();
         const outcome = await this.batches.publish(rows);
         this.afterBatch(rows.length, outcome, (performance.now() - started) / 1000);
-        if (outcome.abandoned) {
+        if (outcome.abandoned && this.stopping) {
           this.log.warn({ unsent: rows.length - outcome.published.length }, 'stop deadline passed while Kafka was unavailable; unsent rows stay in the outbox');
           break;
+        }
+        if (outcome.abandoned) {
+          // Not sure it still owns its slots (a stale lease, or fenced off): re-check the session, re-share, go on.
+          this.rebalanceDue = true;
         }
       } catch (err) {
         if (err instanceof RelayError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);

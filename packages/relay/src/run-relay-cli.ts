@@ -13,6 +13,9 @@ Kafka acknowledged them. Several instances may run at once: they share the keys 
 
 Settings (environment variables):
   DATABASE_URL            postgres:// URL of the database with the outbox (required)
+  RELAY_COORDINATION_URL  a direct or session-mode URL of the same database for the relay's session (slot locks,
+                          LISTEN) when DATABASE_URL goes through a transaction-mode pooler (PgBouncer, RDS Proxy,
+                          Supavisor…); without it such a DATABASE_URL is refused at start (DW_RELAY_POOLED_SESSION)
   OUTBOX_SCHEMA           schema of the outbox's tables, as migrated (default public)
   OUTBOX_TABLE            the outbox table, as migrated; dead letters in <table>_dead_letters (default outbox)
   KAFKA_BROKERS           host:port[,host:port…] (required)
@@ -24,8 +27,10 @@ Settings (environment variables):
   RELAY_LISTEN            wake on the outbox NOTIFY (default true; false = poll only)
   RELAY_MAX_ATTEMPTS      refusals by Kafka before a message becomes a dead letter (default 5)
   RELAY_SLOTS             key-hash slots shared among instances; the same on every instance (default 32)
+  RELAY_LEASE_MS          an instance silent this long is fenced off and its slots taken over (default 15000)
   RELAY_DB_POOL_MAX       the relay's own pool (default 2) — plus one session for locks and LISTEN
   RELAY_LOG_LEVEL         trace | debug | info | warn | error | fatal | silent (default info)
+  RELAY_HEALTH_MAX_AGE_SECONDS  /health says degraded once the oldest unpublished row is older (default 60)
 
 Signals: SIGTERM or SIGINT stop claiming, finish the batch in flight, release the slots and exit 0;
 a second signal exits at once with 1. kill -9 is safe too: unacknowledged rows are republished on restart.

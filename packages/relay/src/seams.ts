@@ -36,6 +36,8 @@ export interface OutboxStats {
 export interface RebalanceResult {
   /** Live instances, this one included. */
   members: number;
+  /** Instances this one fenced off: silent for longer than the lease, their session terminated. */
+  fenced: { pid: number; applicationName: string; silentSeconds: number }[];
   fairShare: number;
   owned: number[];
   claimed: number[];
@@ -62,6 +64,13 @@ export interface RelayCoordinator {
   readonly owned: number[];
   /** Joins the instances (and refuses a different slot count: DW_RELAY_SLOTS_MISMATCH). */
   open(): Promise<void>;
+  /**
+   * True while this instance surely still owns its slots: its session is open and its lease was renewed recently
+   * enough that no other instance can have fenced it off. Checked before every produce request.
+   */
+  mayPublish(): boolean;
+  /** The database backend holding the slots (the delete checks ownership against it); undefined when closed. */
+  readonly backendPid: number | undefined;
   /** Re-counts the instances and claims/releases slots towards the fair share. */
   rebalance(): Promise<RebalanceResult>;
   /** Releases every slot and leaves. */
@@ -85,8 +94,11 @@ export interface RelayStore {
   blockers(slots: number, owned: readonly number[]): Promise<Blocker[]>;
   /** Rows of these slots still to publish (committed or not yet visible), parked keys excluded. */
   countUnpublished(slots: number, owned: readonly number[]): Promise<number>;
-  /** Removes rows Kafka acknowledged. */
-  deletePublished(rows: readonly OutboxRow[]): Promise<void>;
+  /**
+   * Removes rows Kafka acknowledged — only those of slots this instance still owns, checked atomically with the
+   * delete (the fence: an instance that lost its slots while it was stalled deletes nothing). Returns how many.
+   */
+  deletePublished(rows: readonly OutboxRow[]): Promise<number>;
   /** Counts an attempt for each refused row and holds it (and its key) back for delayMs. */
   recordFailures(failures: readonly (Failure & { delayMs: number })[]): Promise<void>;
   /** Moves rows to the dead letters atomically (a row is in exactly one place). */

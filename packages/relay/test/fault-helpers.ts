@@ -42,7 +42,7 @@ export async function until<T>(probe: () => Promise<T | undefined>, what: string
 
 export interface HealthAnswer {
   code: number;
-  body: { status: string; database: string; kafka: string; ownedSlots: number; members: number; [k: string]: unknown };
+  body: { status: string; reasons: string[]; database: string; kafka: string; oldestUnpublishedAgeSeconds: number | null; ownedSlots: number; members: number; [k: string]: unknown };
 }
 
 /** GET /health of a relay (its HTTP status and JSON body). */

@@ -1,9 +1,12 @@
 /**
  * What the relay says about itself and how it lets go when it cannot finish:
  *  - /health: 200 `ok`; 200 `degraded` (kafka `down`) while Kafka is unreachable; 503 `down` while the database
- *    is; back to `ok` after each (packages/outbox README, "Metrics"). The relay learns Kafka's state from its own
- *    requests (KafkaPublisher.state is the last known one), so the Kafka outage is checked with a row to publish:
- *    an idle relay keeps answering `ok` while Kafka is unreachable;
+ *    is; back to `ok` after each (packages/outbox README, "Metrics"), each with its `reasons`. The relay learns
+ *    Kafka's state from its own requests (KafkaPublisher.state is the last known one), so the Kafka outage is
+ *    checked with a row to publish: an idle relay keeps answering `ok` while Kafka is unreachable;
+ *  - /health turns `degraded` on EVERY instance, with the reason, once the outbox's oldest unpublished row is
+ *    older than healthMaxAgeSeconds — the age is the whole table's, so the instance that does not own the row's
+ *    slot (and has no trouble of its own) says so too (packages/relay README, "Health and alerts");
  *  - waitUntilDrained({ timeoutMs }) rejects with DW_RELAY_DRAIN_TIMEOUT when it cannot drain (Kafka down), and
  *    the rows stay in the outbox;
  *  - stop() with shutdownTimeoutMs while the batch in flight cannot finish (Kafka down): stop() returns, the
@@ -11,9 +14,10 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
-import type { RelayError } from '../src/index.ts';
+import { SLOT_SQL, type Relay, type RelayError, type RelayOptions } from '../src/index.ts';
 import { auditItems, cleanupRelays, migrateForTests, outboxCount, relayOn, resetTables, writeItems } from './helpers.ts';
-import { advisoryLocks, capturingLogger, healthUntil, relayEvent } from './fault-helpers.ts';
+import { advisoryLocks, capturingLogger, healthUntil, relayEvent, type HealthAnswer } from './fault-helpers.ts';
+import { activePair, brokenStore } from './conformance/pairs.ts';
 
 const lab = useLab({ initSql: migrateForTests });
 beforeEach(() => resetTables(lab));
@@ -39,35 +43,149 @@ describe('/health', () => {
     await commit('h', 1);
     await published;
     const ok = await healthUntil(relay, 'ok with Kafka up', (h) => h.body.kafka === 'up');
-    expect(ok).toMatchObject({ code: 200, body: { status: 'ok', database: 'up', kafka: 'up', ownedSlots: 32 } });
+    expect(ok).toMatchObject({ code: 200, body: { status: 'ok', reasons: [], database: 'up', kafka: 'up', ownedSlots: 32 } });
 
     // Kafka unreachable (the relay reaches it through the kafka proxy), with a row to publish.
     await lab.toxics.setEnabled('kafka', false);
     await commit('h', 1, 1);
     const degraded = await healthUntil(relay, 'degraded', (h) => h.body.status !== 'ok');
-    expect(degraded).toMatchObject({ code: 200, body: { status: 'degraded', kafka: 'down', database: 'up' } });
+    expect(degraded).toMatchObject({ code: 200, body: { status: 'degraded', reasons: ['Kafka unreachable'], kafka: 'down', database: 'up' } });
+    expect(degraded.body.oldestUnpublishedAgeSeconds).toBeGreaterThanOrEqual(0); // the row waiting, well under the default 60 s
     expect(await outboxCount(lab)).toBe(1);
 
     await lab.toxics.setEnabled('kafka', true);
     const back = await healthUntil(relay, 'ok after Kafka returned', (h) => h.body.status !== 'degraded');
-    expect(back).toMatchObject({ code: 200, body: { status: 'ok', kafka: 'up', database: 'up' } });
+    expect(back).toMatchObject({ code: 200, body: { status: 'ok', reasons: [], kafka: 'up', database: 'up' } });
 
     // The database unreachable: the proxy refuses connections and closes the open ones (the lock session too).
     await lab.toxics.setEnabled('postgres', false);
     const down = await healthUntil(relay, '503', (h) => h.code !== 200);
-    expect(down).toMatchObject({ code: 503, body: { status: 'down', database: 'down' } });
+    expect(down).toMatchObject({ code: 503, body: { status: 'down', reasons: ['database unreachable'], database: 'down', oldestUnpublishedAgeSeconds: null } });
 
     const reclaimed = relayEvent(relay, 'slots', 'its 32 slots re-claimed', (s) => s.owned.length === 32);
     await lab.toxics.setEnabled('postgres', true);
     await reclaimed;
     const up = await healthUntil(relay, 'ok after the database returned', (h) => h.code === 200);
-    expect(up).toMatchObject({ code: 200, body: { status: 'ok', database: 'up', ownedSlots: 32 } });
+    expect(up).toMatchObject({ code: 200, body: { status: 'ok', reasons: [], database: 'up', ownedSlots: 32 } });
 
     await relay.waitUntilDrained({ timeoutMs: 30_000 });
     await relay.stop();
     expect(await outboxCount(lab)).toBe(0);
     const report = await auditItems(lab, topic);
     expect(report.counts).toMatchObject({ rows: 2, messages: 2, ghosts: 0, blackHoles: 0, duplicates: 0, orderViolations: 0 });
+  });
+});
+
+describe('/health and the age of the oldest unpublished row (the whole table: every instance)', () => {
+  const AGE_REASON = /^oldest unpublished row is \d+\.\d s old \(threshold (\d+) s\)$/;
+  const ageReasons = (h: HealthAnswer) => h.body.reasons.filter((r) => AGE_REASON.test(r));
+
+  /** Resolves on the `slots` event (of either relay) after which each owns 16 of the 32 slots. */
+  function sharedEvenly(relays: Relay[]): Promise<void> {
+    const even = () => relays.every((r) => r.stats().ownedSlots.length === 16);
+    return new Promise<void>((resolve, reject) => {
+      const check = () => even() && done();
+      const done = (err?: Error) => {
+        clearTimeout(timer);
+        for (const r of relays) r.events.off('slots', check);
+        if (err) reject(err);
+        else resolve();
+      };
+      const timer = setTimeout(() => done(new Error(`the slots were not shared 16/16: ${relays.map((r) => r.stats().ownedSlots.length).join('/')}`)), 30_000);
+      for (const r of relays) r.events.on('slots', check);
+      check();
+    });
+  }
+
+  /** The slot of a key, by the relay's own SQL. */
+  async function slotOf(key: string, slots = 32): Promise<number> {
+    const pool = lab.pool({ max: 1 });
+    try {
+      return (await pool.query<{ slot: number }>(`select ${SLOT_SQL} as slot from (select $2::text as aggregateid) o`, [slots, key])).rows[0]!.slot;
+    } finally {
+      await pool.end();
+    }
+  }
+
+  /**
+   * Two relays sharing the 32 slots (16 each), both connected to Kafka: `owner` owns the slot of `key` and has
+   * published a first row of it (the topic's metadata cached), `other` owns none of its rows and never sends.
+   * Then Kafka is cut and a second row of `key` is committed: it cannot be published; `owner` has tried.
+   */
+  async function aRowThatCannotBePublished(name: string, key: string, opts: RelayOptions): Promise<{ owner: Relay; other: Relay }> {
+    const topic = await lab.topic(name, 1);
+    const relays = [await relayOn(lab, topic, { retryBackoff: { initialMs: 100, maxMs: 500 }, ...opts }), await relayOn(lab, topic, { retryBackoff: { initialMs: 100, maxMs: 500 }, ...opts })];
+    await sharedEvenly(relays);
+    const slot = await slotOf(key);
+    const owner = relays.find((r) => r.stats().ownedSlots.includes(slot))!;
+    const other = relays.find((r) => r !== owner)!;
+    expect(other.stats().ownedSlots).not.toContain(slot);
+
+    const published = relayEvent(owner, 'published', 'the first row published');
+    await commit(key, 1);
+    await published;
+    await healthUntil(other, 'Kafka up (connected at start)', (h) => h.body.kafka === 'up');
+
+    await lab.toxics.setEnabled('kafka', false);
+    const refused = relayEvent(owner, 'kafka-unavailable', 'the second row failing to reach Kafka');
+    await commit(key, 1, 1);
+    await refused;
+    return { owner, other };
+  }
+
+  /** Kafka back: the row is published, and both instances answer `ok` with no reason again. */
+  async function recover(owner: Relay, other: Relay): Promise<void> {
+    await lab.toxics.setEnabled('kafka', true);
+    await owner.waitUntilDrained({ timeoutMs: 30_000 });
+    for (const r of [owner, other]) {
+      const ok = await healthUntil(r, 'ok again', (h) => h.body.status === 'ok');
+      expect(ok).toMatchObject({ code: 200, body: { status: 'ok', reasons: [] } });
+    }
+    await Promise.all([owner.stop(), other.stop()]);
+    expect(await outboxCount(lab)).toBe(0);
+  }
+
+  it('healthMaxAgeSeconds: 1 — a row that cannot be published makes /health degraded with the age on BOTH instances, the one not owning its slot included', async () => {
+    const { owner, other } = await aRowThatCannotBePublished('age', 'aged', { healthMaxAgeSeconds: 1 });
+
+    const o = await healthUntil(owner, 'the age reason on the owner', (h) => ageReasons(h).length > 0);
+    expect(o).toMatchObject({ code: 200, body: { status: 'degraded', kafka: 'down', database: 'up' } });
+    expect(o.body.reasons).toEqual(['Kafka unreachable', expect.stringMatching(AGE_REASON)]);
+    expect(AGE_REASON.exec(ageReasons(o)[0]!)![1]).toBe('1');
+
+    // The other instance: Kafka fine as far as it knows, the row not its own — degraded all the same, for the age alone.
+    const n = await healthUntil(other, 'the age reason on the instance not owning the row', (h) => ageReasons(h).length > 0);
+    expect(n).toMatchObject({ code: 200, body: { status: 'degraded', kafka: 'up', database: 'up' } });
+    expect(n.body.reasons).toEqual([expect.stringMatching(AGE_REASON)]);
+    expect(n.body.oldestUnpublishedAgeSeconds).toBeGreaterThan(1);
+    console.log(`[health] owner: ${JSON.stringify(o.body.reasons)}; other: ${JSON.stringify(n.body.reasons)}`);
+
+    await recover(owner, other);
+  });
+
+  it('a database that does not answer the age query does not hang /health: it answers `degraded`, the age unknown', async () => {
+    // A store whose stats() never settles (a hung connection). Without the bound in health() the request never
+    // returns and fetch's own 15 s abort fails the test.
+    const hung = brokenStore(activePair().store, () => ({ stats: () => new Promise(() => {}) }));
+    const relay = await relayOn(lab, await lab.topic('age-hung', 1), { store: hung });
+    const res = await fetch(`${relay.url}/health`, { signal: AbortSignal.timeout(15_000) });
+    const h: HealthAnswer = { code: res.status, body: (await res.json()) as HealthAnswer['body'] };
+    expect(h).toMatchObject({ code: 200, body: { status: 'degraded', database: 'up', oldestUnpublishedAgeSeconds: null } });
+    expect(h.body.reasons).toEqual(["oldest unpublished row's age unknown: the database did not answer within 1000 ms"]);
+    await relay.stop();
+  });
+
+  it('negative control: with the default threshold (60 s) the same row, older than 1 s, leaves only Kafka on the owner and `ok` on the other', async () => {
+    const { owner, other } = await aRowThatCannotBePublished('age-default', 'aged', {});
+    expect(owner.options.healthMaxAgeSeconds).toBe(60);
+
+    // An absence: checked once the row is older than the age that made the check above fail (bounded by the poll's timeout).
+    const o = await healthUntil(owner, 'Kafka down and the row older than 2 s', (h) => h.body.kafka === 'down' && (h.body.oldestUnpublishedAgeSeconds ?? 0) > 2);
+    expect(o).toMatchObject({ code: 200, body: { status: 'degraded', reasons: ['Kafka unreachable'], database: 'up' } });
+    const n = await healthUntil(other, 'the row older than 2 s', (h) => (h.body.oldestUnpublishedAgeSeconds ?? 0) > 2);
+    expect(n).toMatchObject({ code: 200, body: { status: 'ok', reasons: [], kafka: 'up', database: 'up' } });
+
+    await recover(owner, other);
   });
 });
 

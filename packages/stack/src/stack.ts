@@ -4,6 +4,7 @@ import { DwError, resolveConfig, type ConfigOverrides, type LabConfig } from '@d
 import { ensureKafkaJars, kafkaAnswers, kafkaStatus, startKafka } from './kafka.ts';
 import { layout, type ServiceName } from './layout.ts';
 import { withFileLock } from './lock.ts';
+import { pgbouncerStatus, startPgbouncer } from './pgbouncer.ts';
 import { postgresStatus, startPostgres } from './postgres.ts';
 import { stopFromPidFile, runningFromPidFile } from './process.ts';
 import { ensureToxiproxyBinary, startToxiproxy, toxiproxyStatus, toxiproxyVersion } from './toxiproxy.ts';
@@ -38,6 +39,7 @@ export async function stackUp(opts: StackOptions = {}): Promise<ServiceStatus[]>
       ]);
       await startToxiproxy(config, paths, progress);
       await Promise.all([startPostgres(config, paths, progress), startKafka(config, paths, progress)]);
+      if (config.pgbouncer.enabled) await startPgbouncer(config, paths, progress);
       if (config.viaProxy && !(await kafkaAnswers(config.kafka.appBrokers))) {
         progress(`warning: Kafka does not answer through the kafka proxy (${config.kafka.appBrokers.join(',')}); check \`npm run stack -- logs toxiproxy\``);
       }
@@ -54,6 +56,7 @@ export async function stackDown(opts: StackOptions = {}): Promise<{ stopped: Ser
   const { config, paths, progress } = setup(opts);
   const stopped: ServiceName[] = [];
   const order: [ServiceName, NodeJS.Signals][] = [
+    ['pgbouncer', 'SIGTERM'], // immediate shutdown: its clients' connections close, PostgreSQL rolls their transactions back
     ['kafka', 'SIGTERM'],
     ['postgres', 'SIGINT'], // "fast shutdown": rolls back open transactions, then exits cleanly
     ['toxiproxy', 'SIGTERM'],
@@ -98,9 +101,38 @@ export async function startService(name: RestartableService, opts: StackOptions 
   await (name === 'kafka' ? startKafka(config, paths, progress) : startPostgres(config, paths, progress));
 }
 
+/**
+ * PgBouncer on demand (what the pooler tests call): starts it unless it already answers, whatever PGBOUNCER says.
+ * `startedNow` tells the caller whether to stop it again (stopPgbouncer) so it leaves the stack as it found it.
+ */
+export async function ensurePgbouncer(opts: StackOptions = {}): Promise<{ url: string; startedNow: boolean }> {
+  const { config, paths, progress } = setup(opts);
+  return withFileLock(
+    path.join(paths.run, 'up.lock'),
+    async () => {
+      const before = (await pgbouncerStatus({ ...config, pgbouncer: { ...config.pgbouncer, enabled: true } }, paths))!;
+      if (before.state === 'stopped') await startPgbouncer(config, paths, progress);
+      else progress(`pgbouncer: ${before.state === 'running' ? `already running (pid ${before.pid})` : 'reusing the server that answers'} at ${config.pgbouncer.host}:${config.pgbouncer.port}`);
+      return { url: config.pgbouncer.url, startedNow: before.state === 'stopped' };
+    },
+    (holder) => progress(`waiting for another \`stack up\` (pid ${holder}) to finish…`),
+  );
+}
+
+/** Stops the PgBouncer this stack started (its pid file); true if one was stopped. */
+export async function stopPgbouncer(opts: StackOptions = {}): Promise<boolean> {
+  const { paths, progress } = setup(opts);
+  const rec = runningFromPidFile(paths.pidFile('pgbouncer'));
+  const stopped = await stopFromPidFile(paths.pidFile('pgbouncer'), 'SIGTERM');
+  if (stopped) progress(`pgbouncer: stopped (pid ${rec?.pid})`);
+  return stopped;
+}
+
+/** The three services, then the optional ones that are enabled or running (PgBouncer). */
 export async function stackStatus(opts: StackOptions = {}): Promise<ServiceStatus[]> {
   const { config, paths } = setup(opts);
-  return Promise.all([toxiproxyStatus(config, paths), postgresStatus(config, paths), kafkaStatus(config, paths)]);
+  const all = await Promise.all([toxiproxyStatus(config, paths), postgresStatus(config, paths), kafkaStatus(config, paths), pgbouncerStatus(config, paths)]);
+  return all.filter((s): s is ServiceStatus => s !== undefined);
 }
 
 export function formatStatus(statuses: ServiceStatus[]): string {

@@ -5,3 +5,4 @@ export { labVitestConfig, globalSetupPath } from './vitest-preset.ts';
 export { startCommand, runCommand, type RunningCommand } from './commands.ts';
 export { freePort } from '@dual-write/stack';
 export { exportedNames, undocumented } from './exports.ts';
+export { usePgbouncer, type Pooler } from './pooler.ts';

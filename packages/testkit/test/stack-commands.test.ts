@@ -23,7 +23,9 @@ describe('npm run stack -- status --json', () => {
     expect(r.code, r.stderr).toBe(0);
     const printed = JSON.parse(r.stdout) as ServiceStatus[];
     expect(printed).toEqual(JSON.parse(JSON.stringify(await stackStatus({ config: lab.config }))));
-    expect(printed.map((s) => s.name)).toEqual([...SERVICE_NAMES]);
+    // The three services, then PgBouncer when it is enabled (PGBOUNCER=true) or running (a pooler test started it).
+    expect(printed.map((s) => s.name).slice(0, 3)).toEqual([...SERVICE_NAMES]);
+    expect(printed.map((s) => s.name).slice(3)).toEqual(printed.length > 3 ? ['pgbouncer'] : []);
     const paths = layout(lab.config);
     for (const s of printed) {
       expect(Object.keys(s).sort()).toEqual(expect.arrayContaining(['listens', 'name', 'state']));
@@ -43,7 +45,7 @@ describe('npm run stack -- status --json', () => {
 });
 
 describe('a stack that only reuses running services', () => {
-  const config = resolveConfig({ STACK_DIR: scratch, STACK_CACHE_DIR: lab.config.cacheDir });
+  const config = resolveConfig({ STACK_DIR: scratch, STACK_CACHE_DIR: lab.config.cacheDir, PGBOUNCER: false });
   const paths = layout(config);
   const mainPids = () => SERVICE_NAMES.map((s) => runningFromPidFile(layout(lab.config).pidFile(s))?.pid);
 

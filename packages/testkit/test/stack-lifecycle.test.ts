@@ -28,6 +28,7 @@ const config = resolveConfig({
   KAFKA_PROXIED_LISTENER_PORT: 29194,
   KAFKA_PROXY_PORT: 29195,
   TOXIPROXY_URL: 'http://127.0.0.1:18474',
+  PGBOUNCER: false, // the optional pooler has a test of its own (packages/stack/test/pgbouncer.test.ts)
 });
 
 afterAll(async () => {

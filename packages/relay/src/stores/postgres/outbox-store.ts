@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { keyLockBucketSql, type OutboxRow, type ResolvedOutboxTables } from '@dual-write/outbox';
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { Blocker, CoordinatorEvents, Failure, OutboxStats, RelayCoordinator, RelayStore, SeamContext } from '../../seams.ts';
-import { RelaySession } from './relay-session.ts';
+import { RelaySession, relayLockSpace } from './relay-session.ts';
+import { serverIdentity } from './session-check.ts';
 
 /** A row's slot: which relay instance may publish it. The same expression everywhere (SQL and docs). */
 export const SLOT_SQL = '(abs(hashtext(o.aggregateid)::bigint) % $1)::int';
@@ -67,7 +68,9 @@ export function postgresStore(ctx: SeamContext): RelayStore {
     application_name: `outbox-relay:${o.instanceId}`.slice(0, 63),
     connectionTimeoutMillis: o.connectTimeoutMs,
     keepAlive: true,
-    statement_timeout: 60_000,
+    // Client-side, not the statement_timeout startup parameter: poolers refuse startup parameters they do not
+    // track (PgBouncer: "unsupported startup parameter: statement_timeout"), and this also ends a hung network.
+    query_timeout: 60_000,
   });
   pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
   return new PostgresOutboxStore(pool, o, log);
@@ -76,13 +79,16 @@ export function postgresStore(ctx: SeamContext): RelayStore {
 export class PostgresOutboxStore implements RelayStore {
   private readonly fetchSql: string;
   private readonly tables: ResolvedOutboxTables;
+  private readonly slotClass: number;
+  private session: RelaySession | undefined;
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly options: Pick<ResolvedRelayOptions, 'database' | 'slots' | 'instanceId' | 'connectTimeoutMs' | 'listen' | 'tables'>,
+    private readonly options: Pick<ResolvedRelayOptions, 'database' | 'coordinationUrl' | 'slots' | 'instanceId' | 'connectTimeoutMs' | 'listen' | 'tables' | 'leaseMs'>,
     private readonly log: Logger,
   ) {
     this.tables = options.tables;
+    this.slotClass = relayLockSpace(options.tables).slotClass;
     this.fetchSql = fetchSql(options.tables);
   }
 
@@ -92,7 +98,17 @@ export class PostgresOutboxStore implements RelayStore {
 
   coordinator(events: CoordinatorEvents): RelayCoordinator {
     const o = this.options;
-    return new RelaySession({ url: o.database, slots: o.slots, instanceId: o.instanceId, connectTimeoutMs: o.connectTimeoutMs, log: this.log, listen: o.listen, tables: o.tables }, events);
+    // The session's locks and LISTEN need a real session: RELAY_COORDINATION_URL when DATABASE_URL is pooled.
+    const coordinationGiven = o.coordinationUrl !== undefined;
+    this.session = new RelaySession(
+      {
+        url: o.coordinationUrl ?? o.database, slots: o.slots, instanceId: o.instanceId, connectTimeoutMs: o.connectTimeoutMs, log: this.log, listen: o.listen, tables: o.tables, leaseMs: o.leaseMs,
+        coordinationGiven,
+        poolServer: coordinationGiven ? () => serverIdentity(this.pool) : undefined,
+      },
+      events,
+    );
+    return this.session;
   }
 
   async close(): Promise<void> {
@@ -149,10 +165,23 @@ export class PostgresOutboxStore implements RelayStore {
     return rows.map((r) => ({ pid: r.pid, database: r.database ?? '', applicationName: r.application_name ?? '', rows: r.rows, transactionAgeSeconds: r.transaction_age_seconds }));
   }
 
-  /** Delete on publish: the table only holds what is not yet acknowledged by Kafka. */
-  async deletePublished(rows: readonly OutboxRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.pool.query(`delete from ${this.tables.outbox} where position = any($1::bigint[])`, [rows.map((r) => r.position)]);
+  /**
+   * Delete on publish: the table only holds what is not yet acknowledged by Kafka. Fenced: only rows of slots whose
+   * lock this instance's session still holds are deleted, checked in the same statement — an instance that was
+   * fenced off while stalled (its session terminated, its slots taken) deletes nothing.
+   */
+  async deletePublished(rows: readonly OutboxRow[]): Promise<number> {
+    if (rows.length === 0) return 0;
+    const pid = this.session?.backendPid;
+    if (pid === undefined) return 0;
+    const r = await this.pool.query(
+      `delete from ${this.tables.outbox} o where o.position = any($1::bigint[])
+         and (abs(hashtext(o.aggregateid)::bigint) % $2)::int = any(array(
+           select objid::int from pg_locks where locktype = 'advisory' and database = ${OUR_DB}
+             and classid::bigint = $3 and objsubid = 2 and granted and pid = $4))`,
+      [rows.map((r) => r.position), this.options.slots, this.slotClass, pid],
+    );
+    return r.rowCount ?? 0;
   }
 
   /** Kafka refused these messages: count the attempt and hold the row (and its key) back for `delayMs`. */

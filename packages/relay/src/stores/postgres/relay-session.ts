@@ -18,6 +18,7 @@ import type { Logger } from 'pino';
 import type { ResolvedOutboxTables } from '@dual-write/outbox';
 import { RelayError } from '../../errors.ts';
 import type { CoordinatorEvents, RebalanceResult, RelayCoordinator } from '../../seams.ts';
+import { describeServer, pinnedSession, redactUrl, sameServer, serverIdentity, type ServerIdentity } from './session-check.ts';
 
 /** pg_advisory_lock(SLOT_LOCK_CLASS, slot): one owner per slot (of the default outbox, public.outbox). */
 export const SLOT_LOCK_CLASS = 74_110_010;
@@ -59,9 +60,21 @@ export class RelaySession implements RelayCoordinator {
   private readonly space: RelayLockSpace;
   private alive = false;
   private closing = false;
+  private pid: number | undefined;
+  /** Local time of the last statement the session completed: the lease runs from there. */
+  private lastRenewed = 0;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** The start-up checks of the URL passed (session-check.ts): once, before the first lock. */
+  private checked = false;
 
   constructor(
-    private readonly opts: { url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean; tables: ResolvedOutboxTables },
+    private readonly opts: {
+      url: string; slots: number; instanceId: string; connectTimeoutMs: number; log: Logger; listen?: boolean; tables: ResolvedOutboxTables; leaseMs: number;
+      /** The url is RELAY_COORDINATION_URL (coordinationUrl), not DATABASE_URL: for the messages. */
+      coordinationGiven?: boolean;
+      /** Where the pool's statements go: the session must reach the same server and database. */
+      poolServer?: () => Promise<ServerIdentity>;
+    },
     private readonly events: CoordinatorEvents,
   ) {
     this.space = relayLockSpace(opts.tables);
@@ -73,6 +86,26 @@ export class RelaySession implements RelayCoordinator {
 
   get owned(): number[] {
     return [...this.ownedSlots].sort((a, b) => a - b);
+  }
+
+  get backendPid(): number | undefined {
+    return this.alive ? this.pid : undefined;
+  }
+
+  /**
+   * The lease: the others fence this instance off once its session has been silent for leaseMs (by the
+   * database's clock: pg_stat_activity.state_change). Publishing stops at half of it, so a send that starts in
+   * time finishes long before anyone may take over. A stopped process wakes up with a stale lease and sends nothing.
+   */
+  mayPublish(): boolean {
+    return this.alive && Date.now() - this.lastRenewed < this.opts.leaseMs / 2;
+  }
+
+  /** Runs a statement on the session; its completion renews the lease. */
+  private async renewing<T extends pg.QueryResultRow>(sql: string, values?: unknown[]): Promise<pg.QueryResult<T>> {
+    const r = await this.db().query<T>(sql, values);
+    this.lastRenewed = Date.now();
+    return r;
   }
 
   /** Connects, listens, joins the members and checks every member uses the same slot count. */
@@ -93,6 +126,7 @@ export class RelaySession implements RelayCoordinator {
     });
     await client.connect();
     try {
+      if (!this.checked) await this.checkSession(client);
       if (this.opts.listen !== false) await client.query(`listen ${channelIdent}`);
       await client.query(`listen "${rebalanceChannel}"`);
       await client.query('select pg_advisory_lock_shared($1, $2)', [memberClass, this.opts.slots]);
@@ -109,6 +143,7 @@ export class RelaySession implements RelayCoordinator {
         );
       }
       await client.query('select pg_notify($1, $2)', [rebalanceChannel, `join ${this.opts.instanceId}`]);
+      this.pid = (await client.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
     } catch (err) {
       this.closing = true;
       await client.end().catch(() => {});
@@ -117,10 +152,52 @@ export class RelaySession implements RelayCoordinator {
     }
     this.client = client;
     this.alive = true;
+    this.lastRenewed = Date.now();
+    // The heartbeat: a statement every leaseMs / 5 keeps this session's state_change fresh for the others.
+    clearInterval(this.heartbeat);
+    this.heartbeat = setInterval(() => {
+      if (this.alive && !this.closing) this.renewing('select 1').catch(() => {});
+    }, Math.max(200, Math.floor(this.opts.leaseMs / 5)));
+    this.heartbeat.unref();
+  }
+
+  /**
+   * Refuses a URL through which session state does not survive (a pooler in transaction or statement mode:
+   * DW_RELAY_POOLED_SESSION), and a coordination URL that reaches another server or database than the pool.
+   */
+  private async checkSession(client: pg.Client): Promise<void> {
+    const { url, coordinationGiven, poolServer, log } = this.opts;
+    const variable = coordinationGiven ? 'RELAY_COORDINATION_URL' : 'DATABASE_URL';
+    const verdict = await pinnedSession(client, url, { timeoutMs: this.opts.connectTimeoutMs, applicationName: `outbox-relay-check:${this.opts.instanceId}` });
+    if (!verdict.pinned) {
+      throw new RelayError(
+        'DW_RELAY_POOLED_SESSION',
+        `The relay's coordination session (${variable} ${redactUrl(url)}) does not stay one PostgreSQL session: ${verdict.evidence}. That is a pooler in transaction or statement mode (PgBouncer, RDS Proxy, Supavisor…): the session advisory locks that give every slot one owner, and LISTEN, would silently not work through it.`,
+        coordinationGiven
+          ? 'RELAY_COORDINATION_URL (the coordinationUrl option) must reach the database directly or through a session-mode pooler; DATABASE_URL may stay on the transaction-mode pooler.'
+          : 'Set RELAY_COORDINATION_URL (the coordinationUrl option) to a direct or session-mode URL of the same database; DATABASE_URL may stay on the pooler for reads and deletes.',
+        { url: redactUrl(url), evidence: verdict.evidence },
+      );
+    }
+    if (verdict.inconclusive) log.warn({ url: redactUrl(url), reason: verdict.inconclusive }, 'could not finish checking that the coordination session is not pooled in transaction mode; going on');
+    if (poolServer) {
+      const [session, pool] = await Promise.all([serverIdentity(client), poolServer()]);
+      if (!sameServer(session, pool)) {
+        throw new RelayError(
+          'DW_RELAY_INVALID_OPTION',
+          `Relay option coordinationUrl (RELAY_COORDINATION_URL) reaches the database ${describeServer(session)}, but database (DATABASE_URL) reaches ${describeServer(pool)}: the slot locks of the session would not guard what the pool reads and deletes.`,
+          'Point RELAY_COORDINATION_URL (the coordinationUrl option) at the same database as DATABASE_URL — the same server and database name, directly or through a session-mode pooler.',
+          { option: 'coordinationUrl' },
+        );
+      }
+    }
+    if (coordinationGiven) log.info({ coordinationUrl: redactUrl(url) }, 'coordination session (slot locks, LISTEN) on RELAY_COORDINATION_URL; reads and deletes through DATABASE_URL');
+    this.checked = true;
   }
 
   private lost(client: pg.Client, err: Error | undefined): void {
     if (client !== this.client || !this.alive) return;
+    clearInterval(this.heartbeat);
     this.alive = false;
     this.ownedSlots.clear();
     this.client = undefined;
@@ -139,7 +216,8 @@ export class RelaySession implements RelayCoordinator {
    */
   async rebalance(): Promise<RebalanceResult> {
     const db = this.db();
-    const { rows } = await db.query<{ members: number; taken: number[] }>(
+    const fenced = await this.fenceSilentMembers();
+    const { rows } = await this.renewing<{ members: number; taken: number[] }>(
       `select (select count(*)::int from pg_locks where locktype = 'advisory' and database = ${OUR_DB}
                  and classid::bigint = $1 and objsubid = 2 and granted) as members,
               array(select objid::int from pg_locks where locktype = 'advisory' and database = ${OUR_DB}
@@ -171,11 +249,40 @@ export class RelaySession implements RelayCoordinator {
         }
       }
     }
-    return { members, fairShare, owned: this.owned, claimed, released };
+    return { members, fenced, owned: this.owned, fairShare, claimed, released };
+  }
+
+  /**
+   * Fences off the instances that made no progress for longer than the lease: their member session (which holds
+   * their slot locks) has been silent that long — stopped, frozen, or cut off while its TCP connection lives on.
+   * Terminating that backend releases its locks, so the slots can be claimed, and the fenced instance, when it
+   * wakes up, finds its session gone and its deletes refused (deletePublished checks the lock holder).
+   * Needs the right to signal the other backends: the same database role, or pg_signal_backend.
+   */
+  private async fenceSilentMembers(): Promise<RebalanceResult['fenced']> {
+    const { rows } = await this.db().query<{ pid: number; application_name: string | null; silent: number }>(
+      `select l.pid, a.application_name, extract(epoch from now() - a.state_change)::float8 as silent
+       from pg_locks l join pg_stat_activity a on a.pid = l.pid
+       where l.locktype = 'advisory' and l.database = ${OUR_DB} and l.classid::bigint = $1 and l.objsubid = 2 and l.granted
+         and l.pid <> pg_backend_pid() and a.state_change < now() - $2 * interval '1 millisecond'`,
+      [this.space.memberClass, this.opts.leaseMs],
+    );
+    const fenced: RebalanceResult['fenced'] = [];
+    for (const r of rows) {
+      try {
+        await this.db().query('select pg_terminate_backend($1)', [r.pid]);
+        fenced.push({ pid: r.pid, applicationName: r.application_name ?? '', silentSeconds: Math.round(r.silent) });
+        this.opts.log.warn({ pid: r.pid, applicationName: r.application_name, silentSeconds: Math.round(r.silent), leaseMs: this.opts.leaseMs }, 'fenced off a relay instance that made no progress for longer than the lease: its session is terminated, its slots are free');
+      } catch (err) {
+        this.opts.log.error({ pid: r.pid, err: (err as Error).message }, 'could not fence off a silent relay instance (grant pg_signal_backend to the relay role, or run every instance as the same role)');
+      }
+    }
+    return fenced;
   }
 
   /** Leaves cleanly: tells the others, then ends the session (which releases every lock). */
   async close(): Promise<void> {
+    clearInterval(this.heartbeat);
     const client = this.client;
     if (!client) return;
     this.closing = true;
