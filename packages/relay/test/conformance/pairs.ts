@@ -22,42 +22,32 @@ export interface RelayPair {
   storeWithClusterWideHorizon: RelayStoreFactory;
 }
 
+/** The PostgreSQL store with its read replaced by `select … from outbox o where <where> order by <order>` (slot filter kept). */
+function postgresWithRead(where: string, order: string): RelayStoreFactory {
+  return (ctx) =>
+    wrapStore(postgresStore(ctx), (store) => ({
+      async fetchBatch(slots, owned, limit) {
+        if (owned.length === 0) return [];
+        const pool = (store as unknown as { pool: import('pg').Pool }).pool;
+        const { rows } = await pool.query<OutboxRow>(
+          `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
+                  o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
+           from ${ctx.options.tables.outbox} o where ${where} and ${SLOT_SQL} = any($2::int[]) order by ${order} limit $3`,
+          [slots, owned, limit],
+        );
+        return rows;
+      },
+    }));
+}
+
 /** The PostgreSQL store whose read ignores the key locks: it publishes past an open transaction of the same key. */
-const postgresWithoutVisibilityRule: RelayStoreFactory = (ctx) =>
-  wrapStore(postgresStore(ctx), (store) => ({
-    async fetchBatch(slots, owned, limit) {
-      if (owned.length === 0) return [];
-      const pool = (store as unknown as { pool: import('pg').Pool }).pool;
-      const { rows } = await pool.query<OutboxRow>(
-        `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
-                o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
-         from ${ctx.options.tables.outbox} o where ${SLOT_SQL} = any($2::int[]) order by o.position limit $3`,
-        [slots, owned, limit],
-      );
-      return rows;
-    },
-  }));
+const postgresWithoutVisibilityRule = postgresWithRead('true', 'o.position');
 
 /**
  * The PostgreSQL store with the visibility rule of earlier versions: only rows below the oldest transaction running
  * anywhere in the cluster (pg_snapshot_xmin) — so any open transaction, in any database, holds back everything.
  */
-const postgresWithClusterWideHorizon: RelayStoreFactory = (ctx) =>
-  wrapStore(postgresStore(ctx), (store) => ({
-    async fetchBatch(slots, owned, limit) {
-      if (owned.length === 0) return [];
-      const pool = (store as unknown as { pool: import('pg').Pool }).pool;
-      const { rows } = await pool.query<OutboxRow>(
-        `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
-                o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
-         from ${ctx.options.tables.outbox} o
-         where o.transaction_id < pg_snapshot_xmin(pg_current_snapshot()) and ${SLOT_SQL} = any($2::int[])
-         order by o.transaction_id, o.position limit $3`,
-        [slots, owned, limit],
-      );
-      return rows;
-    },
-  }));
+const postgresWithClusterWideHorizon = postgresWithRead('o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())', 'o.transaction_id, o.position');
 
 export const PAIRS: readonly RelayPair[] = [
   { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
