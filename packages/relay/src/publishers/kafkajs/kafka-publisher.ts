@@ -101,8 +101,11 @@ export class KafkaPublisher implements RelayPublisher {
       count = meta.topics[0]?.partitions.length ?? 0;
     } catch (err) {
       if ((err as { type?: string }).type === 'UNKNOWN_TOPIC_OR_PARTITION') throw new TopicMissingError(topic);
+      // Kafka did not answer a metadata request: that is Kafka being down too (for /health), not only a failed send.
+      if (classifyKafkaError(err).kind === 'transient') this.state = 'down';
       throw err;
     }
+    this.state = 'up';
     if (count === 0) throw new TopicMissingError(topic);
     this.partitionCounts.set(topic, { count, at: Date.now() });
     return count;
