@@ -48,6 +48,17 @@ export type DebeziumPeer = Peer & {
   pids(): number[];
   /** Slots/publications found just before close() stopped the PostgreSQL (after dropping them). */
   closeReport?: { slots: string[]; publications: string[] };
+  /** The peer's own PostgreSQL (wal_level=logical), e.g. to run another table through a connector of one's own. */
+  readonly db: OwnPostgres;
+  /**
+   * Registers (or reconfigures) a connector with exactly `config` on the worker started by prepare(); resolves once
+   * its task is RUNNING (rejects with the task's trace if it FAILED, or after `timeoutMs`).
+   */
+  putConnector(name: string, config: Record<string, string>, timeoutMs?: number): Promise<void>;
+  /** Why the connector is not running (FAILED trace, no task yet), or undefined when its tasks run. */
+  connectorHealth(name: string): Promise<string | undefined>;
+  /** Deletes a connector (a missing one is fine). */
+  deleteConnector(name: string): Promise<void>;
 };
 
 function pom(artifact: string, deps: [string, string, string][]): string {
@@ -202,6 +213,16 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
     }
   }
 
+  async function connectorHealth(connector: string): Promise<string | undefined> {
+    const res = await restCall('GET', `/connectors/${connector}/status`);
+    if (res.status !== 200) return `connector status ${res.status}: ${res.text.slice(0, 300)}`;
+    const s = res.json as { connector: { state: string; trace?: string }; tasks: { state: string; trace?: string }[] };
+    const failed = [s.connector, ...s.tasks].find((x) => x.state === 'FAILED');
+    if (failed) return `connector FAILED: ${(failed.trace ?? '').split('\n').slice(0, 6).join(' | ')}`;
+    if (!s.tasks.length) return `connector ${s.connector.state}, no task yet`;
+    return s.tasks.every((t) => t.state === 'RUNNING') ? undefined : `tasks ${s.tasks.map((t) => t.state).join(',')}`;
+  }
+
   function pipeline(): Pipeline & { connector: string } {
     const n = ++runSeq;
     const slot = `bench_dbz_${process.pid}_${n}`;
@@ -265,13 +286,7 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
         registered = true;
       },
       async health() {
-        const res = await restCall('GET', `/connectors/${connector}/status`);
-        if (res.status !== 200) return `connector status ${res.status}: ${res.text.slice(0, 300)}`;
-        const s = res.json as { connector: { state: string; trace?: string }; tasks: { state: string; trace?: string }[] };
-        const failed = [s.connector, ...s.tasks].find((x) => x.state === 'FAILED');
-        if (failed) return `connector FAILED: ${(failed.trace ?? '').split('\n').slice(0, 6).join(' | ')}`;
-        if (!s.tasks.length) return `connector ${s.connector.state}, no task yet`;
-        return s.tasks.every((t) => t.state === 'RUNNING') ? undefined : `tasks ${s.tasks.map((t) => t.state).join(',')}`;
+        return connectorHealth(connector);
       },
       async end(progress) {
         if (registered) {
@@ -290,6 +305,30 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
   }
 
   const peer: DebeziumPeer = {
+    db,
+    async putConnector(name, config, timeoutMs = 60_000) {
+      if (!prepared) throw new DwError('DW_NOT_READY', 'Debezium peer: prepare() did not succeed', 'Call prepare() first.');
+      const res = await restCall('PUT', `/connectors/${name}/config`, config);
+      if (res.status !== 201 && res.status !== 200) {
+        throw new DwError('DW_PROCESS_FAILED', `Kafka Connect refused the connector (${res.status}): ${res.text.slice(0, 1500)}`, `Read ${logFile}.`);
+      }
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const why = await connectorHealth(name);
+        if (why === undefined) return;
+        if (why.startsWith('connector FAILED') || Date.now() > deadline) {
+          throw new DwError('DW_PROCESS_FAILED', `Connector ${name} is not running: ${why}`, `Read ${logFile}.`);
+        }
+        await sleep(200);
+      }
+    },
+    connectorHealth,
+    async deleteConnector(name) {
+      const res = await restCall('DELETE', `/connectors/${name}`);
+      if (res.status !== 204 && res.status !== 200 && res.status !== 404) {
+        throw new DwError('DW_PROCESS_FAILED', `Kafka Connect could not delete connector ${name} (${res.status}): ${res.text.slice(0, 300)}`, `Read ${logFile}.`);
+      }
+    },
     name: 'Debezium outbox event router',
     version: `debezium-connector-postgres ${debeziumVersion} on Kafka Connect ${connectVersion} (standalone)`,
     pids() {
