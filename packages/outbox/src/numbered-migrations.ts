@@ -61,6 +61,16 @@ export interface MigrationSet {
   schema?: string;
   /** Tokens replaced in every file before it runs (see the top of this file). */
   placeholders?: Readonly<Record<string, Placeholder>>;
+  /**
+   * SQL to run INSTEAD of a migration that is not applied yet (by id), recorded as that migration with its
+   * checksum: how an existing table is adopted in place of the migration that would have created it.
+   */
+  insteadOf?: ReadonlyMap<number, string>;
+}
+
+/** A file's SQL with `placeholders` substituted, as loadNumberedMigrations() does for the numbered files. */
+export function substitutedSql(sql: string, placeholders: Readonly<Record<string, Placeholder>> | undefined, file: string): string {
+  return placeholders ? substitute(sql, placeholders, 'value', () => file) : sql;
 }
 
 /**
@@ -119,8 +129,10 @@ export async function applyNumberedMigrations(db: SqlExecutor, set: MigrationSet
         }
         continue;
       }
-      await db.query(mig.sql);
+      const instead = set.insteadOf?.get(mig.id);
+      await db.query(instead ?? mig.sql);
       await db.query(`insert into ${tracking} (id, name, checksum) values ($1, $2, $3)`, [mig.id, mig.name, mig.checksum]);
+      if (instead !== undefined) log(`adopted the existing table in place of ${set.what.toLowerCase()} ${migrationLabel(mig)}`);
       applied.push(migrationLabel(mig));
       log(`applied ${set.what.toLowerCase()} ${migrationLabel(mig)}`);
     }
