@@ -145,13 +145,13 @@ export async function writeBacklog(url: string, spec: BacklogSpec, progress: Pro
 }
 
 /**
- * The backlog as the relay would send it: read in the relay's order ((transaction_id, position)), turned into
+ * The backlog as the relay would send it: read in the relay's order (position), the payload as jsonb text, turned into
  * Kafka messages by the relay's own toKafkaMessage() with the partition its partitioner picks (murmur2 of the key).
  */
 export async function backlogAsMessages(url: string, topicPartitions: number): Promise<Message[]> {
-  const { rows } = await withClient(url, (db) => db.query<OutboxRow>(`select id, aggregatetype, aggregateid, type, payload, headers, created_at,
+  const { rows } = await withClient(url, (db) => db.query<OutboxRow>(`select id, aggregatetype, aggregateid, type, null::jsonb as payload, payload::text as payload_text, headers, created_at,
       position::text as position, transaction_id::text as transaction_id, attempts, last_error, next_attempt_at
-      from outbox order by transaction_id, position`));
+      from outbox order by position`));
   const partitioner = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: topicPartitions }, (_, partitionId) => ({ partitionId, leader: 0, replicas: [], isr: [], partitionErrorCode: 0 }));
   return rows.map((row) => toKafkaMessage(row, partitioner({ topic: 'any', partitionMetadata, message: { key: row.aggregateid, value: null } })));

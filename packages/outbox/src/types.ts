@@ -32,7 +32,13 @@ export interface OutboxRow {
   aggregatetype: string;
   aggregateid: string;
   type: string;
+  /** The payload, parsed (null when the reader took payload_text instead). */
   payload: JsonValue;
+  /**
+   * The payload as PostgreSQL's jsonb text form, when the reader took it (the relay does): published as it is —
+   * no parse and re-serialise, and byte for byte what Debezium's outbox router sends.
+   */
+  payload_text?: string;
   headers: Record<string, string>;
   created_at: Date;
   /** bigserial, as a decimal string. */

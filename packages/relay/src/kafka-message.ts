@@ -23,7 +23,7 @@ export function toKafkaMessage(row: OutboxRow, partition: number): OutgoingMessa
   headers['outbox-sequence'] = outboxSequence(row);
   return {
     key: row.aggregateid,
-    value: JSON.stringify(row.payload),
+    value: row.payload_text ?? JSON.stringify(row.payload),
     partition,
     timestamp: String(new Date(row.created_at).getTime()),
     headers,

@@ -87,7 +87,8 @@ export interface RelayStore {
    * Committed rows of the owned slots, in publish order, at most `limit`. Must never return a row while a row of
    * the same key that precedes it can still appear (a late commit), nor a row of a parked key (in backoff, or
    * behind a dead letter). An open transaction may hold back only the rows it could precede — its own keys —
-   * never the others.
+   * never the others. A store may set `payload_text` (the payload's JSON text as stored) and leave `payload`
+   * null: the text is published as it is.
    */
   fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]>;
   /** The open transactions holding back committed rows of the owned slots, oldest first. */

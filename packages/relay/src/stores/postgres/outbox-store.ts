@@ -30,7 +30,7 @@ where locktype = 'advisory' and database = ${OUR_DB} and classid::bigint = $1 an
 // outbox hold back nothing. Rows of a key that is parked — behind a message in backoff, or behind a dead letter
 // — are left out in SQL, so a parked key never fills the batch and starves the others.
 const fetchSql = (t: ResolvedOutboxTables) => `
-select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at,
+select o.id, o.aggregatetype, o.aggregateid, o.type, null::jsonb as payload, o.payload::text as payload_text, o.headers, o.created_at,
        o.position::text as position, o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
 from ${t.outbox} o
 where ${SLOT_SQL} = any($2::int[])
