@@ -11,6 +11,7 @@ export { toKafkaMessage, outboxSequence } from './kafka-message.ts';
 export { SLOT_LOCK_CLASS, relayLockSpace, type RelayLockSpace } from './stores/postgres/relay-session.ts';
 export { postgresStore, SLOT_SQL } from './stores/postgres/outbox-store.ts';
 export { kafkajsPublisher } from './publishers/kafkajs/kafka-publisher.ts';
+export { platformaticPublisher } from './publishers/platformatic/platformatic-publisher.ts';
 export type {
   RelayStore, RelayCoordinator, CoordinatorEvents, RebalanceResult, OutboxStats, Failure, Blocker,
   RelayPublisher, OutgoingMessage, ClassifiedError, FailureKind, SeamContext, RelayStoreFactory, RelayPublisherFactory,

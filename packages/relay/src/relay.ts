@@ -399,6 +399,10 @@ class OutboxRelay implements Relay {
         if (outcome.abandoned) {
           // Not sure it still owns its slots (a stale lease, or fenced off): re-check the session, re-share, go on.
           this.rebalanceDue = true;
+          // A request given up on may have landed without its ack. The idempotent producer would give the next
+          // request to that partition the same sequence numbers, and a different batch of the same size would be
+          // taken by the broker for a duplicate of it — and dropped. A new producer (new producer id) cannot collide.
+          await this.kafka.resetProducer().catch((err: Error) => this.log.warn({ error: err.message }, 'could not reset the producer'));
         }
       } catch (err) {
         if (err instanceof RelayError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);

@@ -10,7 +10,7 @@
  * key), one that holds everything back behind the cluster's oldest open transaction (long-transaction).
  */
 import type { OutboxRow } from '@dual-write/outbox';
-import { kafkajsPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
+import { kafkajsPublisher, platformaticPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
 
 export interface RelayPair {
   name: string;
@@ -30,7 +30,7 @@ function postgresWithRead(where: string, order: string): RelayStoreFactory {
         if (owned.length === 0) return [];
         const pool = (store as unknown as { pool: import('pg').Pool }).pool;
         const { rows } = await pool.query<OutboxRow>(
-          `select o.id, o.aggregatetype, o.aggregateid, o.type, o.payload, o.headers, o.created_at, o.position::text as position,
+          `select o.id, o.aggregatetype, o.aggregateid, o.type, null::jsonb as payload, o.payload::text as payload_text, o.headers, o.created_at, o.position::text as position,
                   o.transaction_id::text as transaction_id, o.attempts, o.last_error, o.next_attempt_at
            from ${ctx.options.tables.outbox} o where ${where} and ${SLOT_SQL} = any($2::int[]) order by ${order} limit $3`,
           [slots, owned, limit],
@@ -51,6 +51,7 @@ const postgresWithClusterWideHorizon = postgresWithRead('o.transaction_id < pg_s
 
 export const PAIRS: readonly RelayPair[] = [
   { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
+  { name: 'postgres+platformatic', store: postgresStore, publisher: platformaticPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
 ];
 
 /** The pair RELAY_PAIR names (default the first). */

@@ -51,7 +51,9 @@ async function freezeOneOfTwo(name: string, leaseMs: number) {
       : await victim.waitForLine((l) => l.msg === 'relay session re-opened' && victim.lines.indexOf(l) >= linesBeforeWake, 'the woken process re-opening its session', 30_000).then(() => true);
   // Every produce request is logged ('sending', debug) right after the lease check: none may follow the wake-up
   // until the process has re-joined (a request already on the wire when it froze is not a decision it took awake).
-  const afterWake = victim.lines.slice(linesBeforeWake);
+  // A line written just before SIGSTOP may still sit in the pipe when linesBeforeWake is counted: the line's own
+  // time (the process's clock, taken at the lease check) tells — one logged after the wake is seconds past frozenAt.
+  const afterWake = victim.lines.slice(linesBeforeWake).filter((l) => typeof l.time !== 'number' || l.time > frozenAt);
   const reopenedAt = afterWake.findIndex((l) => l.msg === 'relay session re-opened');
   const sentBeforeRejoin = afterWake.slice(0, reopenedAt < 0 ? afterWake.length : reopenedAt).filter((l) => l.msg === 'sending').length;
   await survivor.waitUntilDrained({ timeoutMs: 60_000 });
