@@ -9,7 +9,8 @@
  */
 import type { ClassifiedError } from '../../seams.ts';
 
-const REFUSED = new Set([
+/** Kafka's error codes that refuse the message itself: retrying the same bytes will not help. The same for every client. */
+export const REFUSED_KAFKA_ERRORS: ReadonlySet<string> = new Set([
   'MESSAGE_TOO_LARGE',
   'RECORD_LIST_TOO_LARGE',
   'INVALID_RECORD',
@@ -20,7 +21,8 @@ const REFUSED = new Set([
   'INVALID_TOPIC_EXCEPTION',
 ]);
 
-const PRODUCER_STATE = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_ID_MAPPING']);
+/** Kafka's error codes saying the idempotent producer's state is out of step with the broker: start a new producer. */
+export const PRODUCER_STATE_KAFKA_ERRORS: ReadonlySet<string> = new Set(['OUT_OF_ORDER_SEQUENCE_NUMBER', 'UNKNOWN_PRODUCER_ID', 'INVALID_PRODUCER_EPOCH', 'DUPLICATE_SEQUENCE_NUMBER', 'INVALID_PRODUCER_ID_MAPPING', 'PRODUCER_FENCED']);
 
 /** The error and what it wraps (kafkajs wraps the broker's error in KafkaJSNonRetriableError / NumberOfRetriesExceeded). */
 function* causes(err: unknown): Generator<Record<string, unknown>> {
@@ -50,8 +52,8 @@ export function classifyKafkaError(err: unknown): ClassifiedError {
   for (const e of causes(err)) {
     const type = typeof e.type === 'string' ? e.type : undefined;
     if (!type) continue;
-    if (REFUSED.has(type)) return { kind: 'refused', type, message: describe(type, e.message) };
-    if (PRODUCER_STATE.has(type)) return { kind: 'producer-state', type, message: String(e.message ?? message) };
+    if (REFUSED_KAFKA_ERRORS.has(type)) return { kind: 'refused', type, message: describe(type, e.message) };
+    if (PRODUCER_STATE_KAFKA_ERRORS.has(type)) return { kind: 'producer-state', type, message: String(e.message ?? message) };
   }
   const name = err instanceof Error ? err.name : 'Error';
   return { kind: 'transient', type: name, message };

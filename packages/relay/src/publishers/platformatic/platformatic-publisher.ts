@@ -21,7 +21,7 @@ import type { Logger } from 'pino';
 import { RelayError } from '../../errors.ts';
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { ClassifiedError, OutgoingMessage, RelayPublisher, SeamContext } from '../../seams.ts';
-import { TopicMissingError } from '../kafkajs/kafka-errors.ts';
+import { PRODUCER_STATE_KAFKA_ERRORS, REFUSED_KAFKA_ERRORS, TopicMissingError } from '../kafkajs/kafka-errors.ts';
 
 /** The @platformatic/kafka publisher (optional: `npm install @platformatic/kafka@1`). */
 export function platformaticPublisher(ctx: SeamContext): RelayPublisher {
@@ -33,26 +33,6 @@ const INSTALL = 'npm install @platformatic/kafka@1';
 
 type Module = typeof Platformatic;
 type Producer = Platformatic.Producer<Buffer, Buffer, Buffer, Buffer>;
-
-const REFUSED = new Set([
-  'MESSAGE_TOO_LARGE',
-  'RECORD_LIST_TOO_LARGE',
-  'INVALID_RECORD',
-  'CORRUPT_MESSAGE',
-  'INVALID_TIMESTAMP',
-  'UNSUPPORTED_FOR_MESSAGE_FORMAT',
-  'TOPIC_AUTHORIZATION_FAILED',
-  'INVALID_TOPIC_EXCEPTION',
-]);
-
-const PRODUCER_STATE = new Set([
-  'OUT_OF_ORDER_SEQUENCE_NUMBER',
-  'UNKNOWN_PRODUCER_ID',
-  'INVALID_PRODUCER_EPOCH',
-  'DUPLICATE_SEQUENCE_NUMBER',
-  'INVALID_PRODUCER_ID_MAPPING',
-  'PRODUCER_FENCED',
-]);
 
 /** The error and everything it wraps: MultipleErrors/ResponseError keep theirs in `errors`, others in `cause`. */
 function* causes(err: unknown, depth = 0): Generator<Record<string, unknown>> {
@@ -74,8 +54,8 @@ export function classifyPlatformaticError(err: unknown): ClassifiedError {
     const type = typeof e.apiId === 'string' ? e.apiId : undefined;
     if (!type) continue;
     const detail = [e.message, e.serverErrorMessage].filter((m) => typeof m === 'string' && m).join(' ');
-    if (REFUSED.has(type)) return { kind: 'refused', type, message: `${type}: ${detail}`.trim() };
-    if (PRODUCER_STATE.has(type)) return { kind: 'producer-state', type, message: `${type}: ${detail}`.trim() };
+    if (REFUSED_KAFKA_ERRORS.has(type)) return { kind: 'refused', type, message: `${type}: ${detail}`.trim() };
+    if (PRODUCER_STATE_KAFKA_ERRORS.has(type)) return { kind: 'producer-state', type, message: `${type}: ${detail}`.trim() };
   }
   // Transient: name the Kafka error when there is one, and say what the wrapped errors were.
   const kafkaType = all.map((e) => e.apiId).find((t): t is string => typeof t === 'string');
