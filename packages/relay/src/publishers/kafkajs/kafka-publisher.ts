@@ -13,13 +13,13 @@ import type { Logger } from 'pino';
 import { classifyKafkaError, TopicMissingError } from './kafka-errors.ts';
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { ClassifiedError, OutgoingMessage, RelayPublisher, SeamContext } from '../../seams.ts';
+import { PartitionCounts } from '../partition-counts.ts';
 
 /** The kafkajs publisher (the default). */
 export function kafkajsPublisher(ctx: SeamContext): RelayPublisher {
   return new KafkaPublisher(ctx.options, ctx.log);
 }
 
-const METADATA_MAX_AGE_MS = 60_000;
 
 /** KafkaJS log lines → pino. KafkaJS reports every retry as an error; to the relay they are routine. */
 function pinoLogCreator(log: Logger) {
@@ -38,7 +38,7 @@ export class KafkaPublisher implements RelayPublisher {
   private producer: Producer | undefined;
   private admin: Admin | undefined;
   private connecting: Promise<void> | undefined;
-  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  private readonly partitionCounts = new PartitionCounts();
   private readonly partitioner = Partitioners.DefaultPartitioner();
   /** Last known state, for /health. */
   state: 'unknown' | 'up' | 'down' = 'unknown';
@@ -93,7 +93,7 @@ export class KafkaPublisher implements RelayPublisher {
   /** Partitions of a topic (cached for a minute); TopicMissingError when the cluster says it does not exist. */
   async partitionCount(topic: string): Promise<number> {
     const cached = this.partitionCounts.get(topic);
-    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    if (cached !== undefined) return cached;
     if (!this.admin) await this.connect();
     let count: number;
     try {
@@ -107,7 +107,7 @@ export class KafkaPublisher implements RelayPublisher {
     }
     this.state = 'up';
     if (count === 0) throw new TopicMissingError(topic);
-    this.partitionCounts.set(topic, { count, at: Date.now() });
+    this.partitionCounts.set(topic, count);
     return count;
   }
 
@@ -149,7 +149,7 @@ export class KafkaPublisher implements RelayPublisher {
   }
 
   forgetTopic(topic: string): void {
-    this.partitionCounts.delete(topic);
+    this.partitionCounts.forget(topic);
   }
 
   async close(): Promise<void> {

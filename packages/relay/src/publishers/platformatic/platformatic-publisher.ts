@@ -22,13 +22,13 @@ import { RelayError } from '../../errors.ts';
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { ClassifiedError, OutgoingMessage, RelayPublisher, SeamContext } from '../../seams.ts';
 import { PRODUCER_STATE_KAFKA_ERRORS, REFUSED_KAFKA_ERRORS, TopicMissingError } from '../kafkajs/kafka-errors.ts';
+import { PartitionCounts } from '../partition-counts.ts';
 
 /** The @platformatic/kafka publisher (optional: `npm install @platformatic/kafka@1`). */
 export function platformaticPublisher(ctx: SeamContext): RelayPublisher {
   return new PlatformaticPublisher(ctx.options, ctx.log);
 }
 
-const METADATA_MAX_AGE_MS = 60_000;
 const INSTALL = 'npm install @platformatic/kafka@1';
 
 type Module = typeof Platformatic;
@@ -87,7 +87,7 @@ export class PlatformaticPublisher implements RelayPublisher {
   private mod: Module | undefined;
   private producer: Producer | undefined;
   private connecting: Promise<void> | undefined;
-  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
+  private readonly partitionCounts = new PartitionCounts();
   /** Last known state, for /health. */
   state: 'unknown' | 'up' | 'down' = 'unknown';
 
@@ -157,7 +157,7 @@ export class PlatformaticPublisher implements RelayPublisher {
   /** Partitions of a topic (cached for a minute); TopicMissingError when the cluster says it does not exist. */
   async partitionCount(topic: string): Promise<number> {
     const cached = this.partitionCounts.get(topic);
-    if (cached && Date.now() - cached.at < METADATA_MAX_AGE_MS) return cached.count;
+    if (cached !== undefined) return cached;
     if (!this.producer || this.connecting) await this.connect();
     let count: number;
     try {
@@ -173,7 +173,7 @@ export class PlatformaticPublisher implements RelayPublisher {
     }
     this.state = 'up';
     if (count === 0) throw new TopicMissingError(topic);
-    this.partitionCounts.set(topic, { count, at: Date.now() });
+    this.partitionCounts.set(topic, count);
     return count;
   }
 
@@ -219,7 +219,7 @@ export class PlatformaticPublisher implements RelayPublisher {
   }
 
   forgetTopic(topic: string): void {
-    this.partitionCounts.delete(topic);
+    this.partitionCounts.forget(topic);
   }
 
   async close(): Promise<void> {
