@@ -5,11 +5,14 @@
  *    succeeds or fails as a whole (see kafka-publisher.ts);
  * 2. Kafka unavailable → the SAME request is retried with backoff until it succeeds (the idempotent producer
  *    then de-duplicates a retry of a request that did land); nothing else of that partition is sent meanwhile;
- * 3. acknowledged → the rows are deleted before the next chunk of the partition is sent (a crash in between
- *    republishes them: at-least-once);
+ * 3. acknowledged → the rows are handed to onAcknowledged (acked-rows.ts deletes them in bulk, off this path;
+ *    a crash before the delete commits republishes them: at-least-once) and the next chunk is sent;
  * 4. Kafka refuses a request (e.g. MESSAGE_TOO_LARGE) → its rows are retried one by one to find the culprit;
  *    a refused row gets an attempt counted (or becomes a dead letter at maxAttempts), and the later rows of its
  *    key stay in the outbox (parked) — other keys go on.
+ *
+ * The relay reads the next batch while this one is in flight; that batch may hold later rows of a key refused here
+ * (read before the refusal was recorded), so after a batch with a refusal the relay drops it and reads again.
  */
 import type { Logger } from 'pino';
 import type { OutboxRow } from '@dual-write/outbox';
@@ -28,6 +31,8 @@ export interface BatchOutcome {
   parked: number;
   /** The stop deadline passed while Kafka was unavailable: the unsent rows stay in the outbox. */
   abandoned: boolean;
+  /** Kafka refused a row of this batch (failed, dead-lettered or its topic unusable): its key's later rows were parked. */
+  refusals: number;
 }
 
 interface Outgoing {
@@ -50,10 +55,9 @@ export interface BatchPublisherDeps {
   mayPublish: () => boolean;
   /** An interruptible sleep (ends early on stop). */
   sleep: (ms: number) => Promise<void>;
-  onPublished: (rows: OutboxRow[], topic: string) => void;
+  /** Kafka acknowledged these rows (in order): delete them (acked-rows.ts). */
+  onAcknowledged: (rows: OutboxRow[], topic: string) => void;
   onKafkaUnavailable: (error: string, retryInMs: number, attempt: number) => void;
-  /** The database failed a statement of the batch (logged here); the relay's state and `database-error` event follow it. */
-  onDatabaseError: (error: string) => void;
 }
 
 const LEASE_LOST = Symbol('lease lost');
@@ -65,10 +69,11 @@ export class BatchPublisher {
   constructor(private readonly d: BatchPublisherDeps) {}
 
   async publish(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
-    const outcome: BatchOutcome = { published: [], failed: [], deadLettered: [], parked: 0, abandoned: false };
+    const outcome: BatchOutcome = { published: [], failed: [], deadLettered: [], parked: 0, abandoned: false, refusals: 0 };
     const refused: Failure[] = [];
     const blocked = new Set<string>();
     const refuse = (row: OutboxRow, error: string) => {
+      outcome.refusals++;
       refused.push({ row, error });
       blocked.add(keyOf(row));
     };
@@ -116,53 +121,91 @@ export class BatchPublisher {
       g.items.push({ row, message, bytes: approximateSize(message) });
     }
 
-    const results = await Promise.all([...groups.values()].map((g) => this.publishGroup(g.topic, g.items, refuse, blocked)));
-    for (const r of results) {
-      outcome.published.push(...r.published);
-      outcome.parked += r.parked;
-      if (r.abandoned) outcome.abandoned = true;
+    // Round r sends the r-th size-bounded chunk of every partition: as ONE produce request when the publisher can
+    // (sendPartitions), else one request per partition, concurrently. A partition's chunks go out in order.
+    const partitions = [...groups.values()].map((g) => ({ topic: g.topic, chunks: chunkBySize(g.items, this.d.opts.maxBatchBytes) }));
+    for (let round = 0; partitions.some((p) => round < p.chunks.length); round++) {
+      const requests: { topic: string; items: Outgoing[] }[] = [];
+      for (const p of partitions) {
+        const chunk = p.chunks[round];
+        if (!chunk) continue;
+        const items = chunk.filter((o) => !blocked.has(keyOf(o.row)));
+        outcome.parked += chunk.length - items.length;
+        if (items.length) requests.push({ topic: p.topic, items });
+      }
+      if (requests.length > 1 && this.d.kafka.sendPartitions) {
+        const r = await this.sendTogether(requests);
+        if ('abandoned' in r) return this.settled(refused, { ...outcome, abandoned: true });
+        if (r.ok) {
+          for (const q of requests) this.acknowledged(q.topic, q.items, outcome);
+          continue;
+        }
+        // Kafka refused a partition of it and may have written the others. The producer kept every partition's
+        // sequence numbers (nothing counts as sent), so each partition's chunk, sent again alone and identical, is
+        // recognised by the broker as the duplicate of what landed and acknowledged without being written twice;
+        // the refused partition's chunk is then narrowed down to its culprit.
+        this.d.log.warn({ partitions: requests.length, error: r.refused }, 'Kafka refused a request of several partitions; sending them one partition at a time');
+      }
+      const results = await Promise.all(requests.map((q) => this.publishChunk(q.topic, q.items, refuse, blocked)));
+      for (const r of results) {
+        outcome.published.push(...r.published);
+        outcome.parked += r.parked;
+        if (r.abandoned) outcome.abandoned = true;
+      }
+      if (outcome.abandoned) break;
     }
+    return this.settled(refused, outcome);
+  }
+
+  private async settled(refused: Failure[], outcome: BatchOutcome): Promise<BatchOutcome> {
     await this.settleRefusals(refused, outcome);
     return outcome;
   }
 
-  private async publishGroup(topic: string, items: Outgoing[], refuse: (row: OutboxRow, error: string) => void, blocked: Set<string>) {
+  private acknowledged(topic: string, items: Outgoing[], into: { published: OutboxRow[] }): void {
+    const rows = items.map((o) => o.row);
+    into.published.push(...rows);
+    this.d.onAcknowledged(rows, topic);
+  }
+
+  /** One chunk of one partition: one request; refused → its messages one by one, to find the culprit. */
+  private async publishChunk(topic: string, pending: Outgoing[], refuse: (row: OutboxRow, error: string) => void, blocked: Set<string>) {
     const result = { published: [] as OutboxRow[], parked: 0, abandoned: false };
-    for (const chunk of chunkBySize(items, this.d.opts.maxBatchBytes)) {
-      const pending = chunk.filter((o) => !blocked.has(keyOf(o.row)));
-      result.parked += chunk.length - pending.length;
-      if (pending.length === 0) continue;
-      const r = await this.send(topic, pending);
-      if ('abandoned' in r) return { ...result, abandoned: true };
-      if (r.ok) {
-        if (!(await this.deleteAcknowledged(pending))) return { ...result, abandoned: true };
-        result.published.push(...pending.map((o) => o.row));
-        this.d.onPublished(pending.map((o) => o.row), topic);
+    const r = await this.send(topic, pending);
+    if ('abandoned' in r) return { ...result, abandoned: true };
+    if (r.ok) {
+      this.acknowledged(topic, pending, result);
+      return result;
+    }
+    if (pending.length === 1) {
+      refuse(pending[0]!.row, r.refused);
+      return result;
+    }
+    this.d.log.warn({ topic, rows: pending.length, error: r.refused }, 'Kafka refused a request; retrying its messages one by one');
+    for (const o of pending) {
+      if (blocked.has(keyOf(o.row))) {
+        result.parked++;
         continue;
       }
-      if (pending.length === 1) {
-        refuse(pending[0]!.row, r.refused);
-        continue;
-      }
-      // Isolate the culprit: one message per request, in order.
-      this.d.log.warn({ topic, rows: pending.length, error: r.refused }, 'Kafka refused a request; retrying its messages one by one');
-      for (const o of pending) {
-        if (blocked.has(keyOf(o.row))) {
-          result.parked++;
-          continue;
-        }
-        const one = await this.send(topic, [o]);
-        if ('abandoned' in one) return { ...result, abandoned: true };
-        if (one.ok) {
-          if (!(await this.deleteAcknowledged([o]))) return { ...result, abandoned: true };
-          result.published.push(o.row);
-          this.d.onPublished([o.row], topic);
-        } else {
-          refuse(o.row, one.refused);
-        }
-      }
+      const one = await this.send(topic, [o]);
+      if ('abandoned' in one) return { ...result, abandoned: true };
+      if (one.ok) this.acknowledged(topic, [o], result);
+      else refuse(o.row, one.refused);
     }
     return result;
+  }
+
+  /** One produce request carrying several partitions, retried while Kafka is unavailable. */
+  private async sendTogether(requests: { topic: string; items: Outgoing[] }[]): Promise<SendResult> {
+    const rows = requests.reduce((n, q) => n + q.items.length, 0);
+    if (!this.d.mayPublish()) return this.leaseLost(rows);
+    const r = await this.withKafkaRetry<void | typeof LEASE_LOST>(() => {
+      if (!this.d.mayPublish()) return Promise.resolve(LEASE_LOST);
+      this.d.log.debug({ partitions: requests.length, rows }, 'sending');
+      return this.d.kafka.sendPartitions!(requests.map((q) => ({ topic: q.topic, messages: q.items.map((o) => o.message) })));
+    });
+    if ('value' in r && r.value === LEASE_LOST) return this.leaseLost(rows);
+    return 'value' in r ? { ok: true } : r;
   }
 
   /** One produce request, retried while Kafka is unavailable. */
@@ -199,26 +242,6 @@ export class BatchPublisher {
         this.d.onKafkaUnavailable(c.message, delay, attempt);
         await this.d.sleep(delay);
         if (this.d.shouldAbandon()) return { ok: false, abandoned: true };
-      }
-    }
-  }
-
-  /** Deletes what Kafka acknowledged, retrying while the database is unreachable (so nothing is sent twice needlessly). */
-  private async deleteAcknowledged(items: Outgoing[]): Promise<boolean> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const deleted = await this.d.store.deletePublished(items.map((o) => o.row));
-        if (deleted < items.length) {
-          // Fenced: another instance owns (some of) these slots now and publishes their rows; stop this batch.
-          this.d.log.warn({ rows: items.length, deleted }, 'published rows of slots this instance no longer owns: it was fenced off; their owner publishes them again (at-least-once)');
-          return false;
-        }
-        return true;
-      } catch (err) {
-        this.d.log.warn({ err: (err as Error).message, rows: items.length }, 'could not delete published rows; retrying (they would be republished after a restart)');
-        this.d.onDatabaseError(`could not delete ${items.length} published row(s): ${(err as Error).message}`);
-        if (this.d.shouldAbandon()) return false;
-        await this.d.sleep(backoffDelay(attempt, this.d.opts.retryBackoff));
       }
     }
   }

@@ -3,7 +3,8 @@
  *
  *   session ok? → re-share slots (every rebalanceIntervalMs, or when an instance joins/leaves)
  *   → read committed rows of my slots in position order, except the keys an open transaction holds (autocommit statements)
- *   → publish them (batch-publisher.ts) → delete them → again; nothing to do → sleep until NOTIFY or poll
+ *   → publish them (batch-publisher.ts), reading the next batch meanwhile; acknowledged rows are deleted in bulk
+ *     on the side (acked-rows.ts) → again; nothing to do → sleep until NOTIFY or poll
  *   (with listen: false / RELAY_LISTEN=false it does not LISTEN: it polls every pollIntervalMs only).
  *
  * It never holds a database transaction open: each statement autocommits on the relay's own small pool,
@@ -15,6 +16,7 @@ import type { Registry } from 'prom-client';
 import { CodedError, OutboxError } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
 import type { OutboxRow } from '@dual-write/outbox';
+import { AckedRows } from './acked-rows.ts';
 import { backoffDelay } from './backoff.ts';
 import { BatchPublisher, type BatchOutcome } from './batch-publisher.ts';
 import { startMetricsServer, type HealthReport, type MetricsServer } from './http-server.ts';
@@ -91,6 +93,7 @@ interface DrainWaiter {
 
 export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const opts = resolveRelayOptions(options);
+  if (opts.mode === 'cdc') return (await import('./stores/postgres-cdc/cdc-relay.ts')).startCdcRelay(opts); // CDC mode: its own loop (stores/postgres-cdc)
   const log = createLogger({ logger: opts.logger, level: opts.logLevel, instanceId: opts.instanceId });
   const store = opts.store({ options: opts, log });
   try {
@@ -149,6 +152,7 @@ class OutboxRelay implements Relay {
   private readonly m: RelayMetrics;
   private readonly session: RelayCoordinator;
   private readonly batches: BatchPublisher;
+  private readonly acked: AckedRows;
   private readonly wakeup = new Wakeup();
   private server: MetricsServer | undefined;
   private loopDone: Promise<void> | undefined;
@@ -186,17 +190,29 @@ class OutboxRelay implements Relay {
         },
       },
     );
+    const stopDeadlinePassed = () => this.stopping !== undefined && Date.now() >= this.stopDeadline;
+    this.acked = new AckedRows({
+      store,
+      opts: options,
+      log,
+      sleep: (ms) => this.sleep(ms),
+      shouldAbandon: stopDeadlinePassed,
+      onDeleted: (rows, topic) => this.onPublished(rows, topic),
+      onFenced: () => {
+        this.rebalanceDue = true;
+      },
+      onDatabaseError: (error) => this.noteDatabaseError(error, { logged: true }),
+    });
     this.batches = new BatchPublisher({
       kafka: this.kafka,
       store,
       opts: options,
       log,
       metrics: this.m,
-      shouldAbandon: () => (this.stopping !== undefined && Date.now() >= this.stopDeadline) || !this.session.mayPublish(),
+      shouldAbandon: () => stopDeadlinePassed() || !this.session.mayPublish(),
       mayPublish: () => this.session.mayPublish(),
       sleep: (ms) => this.sleep(ms),
-      onPublished: (rows, topic) => this.onPublished(rows, topic),
-      onDatabaseError: (error) => this.noteDatabaseError(error, { logged: true }),
+      onAcknowledged: (rows, topic) => this.acked.add(rows, topic),
       onKafkaUnavailable: (error, retryInMs, attempt) => {
         this.lastError = error;
         if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
@@ -365,33 +381,73 @@ class OutboxRelay implements Relay {
     this.events.emit('published', { count: rows.length, topic, total: this.counts.published, ids: rows.map((r) => r.id) });
   }
 
+  /**
+   * Reads a batch of this instance's slots, skipping `exclude` (rows in flight or acknowledged but not yet deleted).
+   * Numbered: waitUntilDrained() trusts only an empty read that started after it was called.
+   */
+  private async read(owned: number[], exclude: ReadonlySet<string>): Promise<{ rows: OutboxRow[]; cycle: number }> {
+    const cycle = ++this.cycle;
+    const rows = await this.store.fetchBatch(this.options.slots, owned, this.options.batchSize, exclude);
+    // A store that cannot skip rows in SQL may return them: they must not be sent twice at once.
+    return { rows: exclude.size === 0 ? rows : rows.filter((r) => !exclude.has(r.position)), cycle };
+  }
+
+  /**
+   * The loop is pipelined: while a full batch is in flight to Kafka, the next one is read (skipping the rows in flight),
+   * and acknowledged rows are deleted in bulk on the side (acked-rows.ts). Batches are still published one after
+   * the other, so a key's rows reach Kafka in order. A read made while a batch was in flight is dropped when that
+   * batch had a refusal (it may hold later rows of the refused key) or was abandoned, and when slots are re-shared.
+   */
   private async loop(): Promise<void> {
     let failures = 0;
+    let next: Promise<{ rows: OutboxRow[]; cycle: number }> | undefined;
+    const drop = () => {
+      void next?.catch(() => {});
+      next = undefined;
+    };
     while (!this.stopping) {
       try {
         if (!this.session.isOpen) {
+          drop();
           await this.session.open();
           this.rebalanceDue = true;
           this.log.info('relay session re-opened');
         }
-        if (this.rebalanceDue || Date.now() - this.lastRebalance >= this.options.rebalanceIntervalMs) await this.rebalance();
+        if (this.rebalanceDue || Date.now() - this.lastRebalance >= this.options.rebalanceIntervalMs) {
+          drop();
+          await this.rebalance();
+        }
         if (this.stopping) break;
 
         const owned = this.session.owned;
-        const cycle = ++this.cycle;
-        this.wakeup.clear(); // about to look: a NOTIFY from now on wakes the next sleep
-        const rows = await this.store.fetchBatch(this.options.slots, owned, this.options.batchSize);
+        let read = next;
+        next = undefined;
+        if (!read) {
+          this.wakeup.clear(); // about to look: a NOTIFY from now on wakes the next sleep
+          read = this.read(owned, this.acked.pendingPositions.size ? new Set(this.acked.pendingPositions) : new Set());
+        }
+        const { rows, cycle } = await read;
         this.databaseUp = true;
         failures = 0;
         if (rows.length === 0) {
+          await this.acked.flushed(); // what was published is deleted before anyone is told the outbox is drained
           await this.onIdle(cycle, owned);
           const untilRebalance = this.options.rebalanceIntervalMs - (Date.now() - this.lastRebalance);
           await this.wakeup.wait(Math.max(10, Math.min(this.options.pollIntervalMs, untilRebalance)));
           continue;
         }
         const started = performance.now();
-        const outcome = await this.batches.publish(rows);
+        const publishing = this.batches.publish(rows);
+        if (rows.length === this.options.batchSize) {
+          // A full batch: there is likely more, read it now. (A partial one drained the slots as of its read; reading
+          // ahead would mostly find nothing and cost the writers a statement per commit.)
+          this.wakeup.clear();
+          next = this.read(owned, new Set([...rows.map((r) => r.position), ...this.acked.pendingPositions]));
+          void next.catch(() => {}); // its error surfaces when it is awaited
+        }
+        const outcome = await publishing;
         this.afterBatch(rows.length, outcome, (performance.now() - started) / 1000);
+        if (outcome.refusals > 0 || outcome.abandoned) drop();
         if (outcome.abandoned && this.stopping) {
           this.log.warn({ unsent: rows.length - outcome.published.length }, 'stop deadline passed while Kafka was unavailable; unsent rows stay in the outbox');
           break;
@@ -405,11 +461,14 @@ class OutboxRelay implements Relay {
           await this.kafka.resetProducer().catch((err: Error) => this.log.warn({ error: err.message }, 'could not reset the producer'));
         }
       } catch (err) {
+        drop();
         if (err instanceof RelayError && err.code === 'DW_RELAY_SLOTS_MISMATCH') this.log.error({ error: err.message }, err.hint);
         this.noteDatabaseError((err as Error).message);
         await this.wakeup.wait(backoffDelay(failures++, this.options.retryBackoff));
       }
     }
+    drop();
+    await this.acked.flushed(); // bounded by the stop deadline
   }
 
   private async rebalance(): Promise<void> {

@@ -88,9 +88,10 @@ export interface RelayStore {
    * the same key that precedes it can still appear (a late commit), nor a row of a parked key (in backoff, or
    * behind a dead letter). An open transaction may hold back only the rows it could precede — its own keys —
    * never the others. A store may set `payload_text` (the payload's JSON text as stored) and leave `payload`
-   * null: the text is published as it is.
+   * null: the text is published as it is. `exclude`: positions still in flight or acknowledged but not yet
+   * deleted — never return them (the relay reads the next batch while one is in flight).
    */
-  fetchBatch(slots: number, owned: readonly number[], limit: number): Promise<OutboxRow[]>;
+  fetchBatch(slots: number, owned: readonly number[], limit: number, exclude?: ReadonlySet<string>): Promise<OutboxRow[]>;
   /** The open transactions holding back committed rows of the owned slots, oldest first. */
   blockers(slots: number, owned: readonly number[]): Promise<Blocker[]>;
   /** Rows of these slots still to publish (committed or not yet visible), parked keys excluded. */
@@ -98,6 +99,8 @@ export interface RelayStore {
   /**
    * Removes rows Kafka acknowledged — only those of slots this instance still owns, checked atomically with the
    * delete (the fence: an instance that lost its slots while it was stalled deletes nothing). Returns how many.
+   * Called off the publishing path, one call at a time, with everything acknowledged meanwhile. It need not be
+   * durable at once: a delete lost in a crash only means the rows are published again (at-least-once).
    */
   deletePublished(rows: readonly OutboxRow[]): Promise<number>;
   /** Counts an attempt for each refused row and holds it (and its key) back for delayMs. */
@@ -149,6 +152,14 @@ export interface RelayPublisher {
    * de-duplicated by the broker), acks=all. Resolves when Kafka acknowledged all of them; rejects as a whole.
    */
   send(topic: string, messages: readonly OutgoingMessage[]): Promise<void>;
+  /**
+   * Optional: one produce request (per broker) carrying several partitions — each entry's messages of ONE partition,
+   * in order; at most one entry per partition. Resolves when Kafka acknowledged all; rejects as a whole. A
+   * transient failure is retried as the identical request, and after a refusal each partition's messages are sent
+   * again alone with send(): a failed request must leave every partition's sequence numbers as they were, so the
+   * broker recognises what landed as a duplicate. Without it, the relay sends one request per partition.
+   */
+  sendPartitions?(requests: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<void>;
   classify(err: unknown): ClassifiedError;
   /** Starts a new producer (new producer id) for the next send. */
   resetProducer(): Promise<void>;

@@ -172,4 +172,33 @@ describe('poison messages', () => {
     expect(relay.stats()).toMatchObject({ published: 1, deadLettered: 1 });
     expect(await outboxCount(lab)).toBe(0);
   });
+
+  it('a refusal in a batch read ahead of: the batch read meanwhile is dropped, the refused key’s later rows wait, the rest flows once, in order', async () => {
+    // A backlog in full batches of 4 (g0, g1, g2, bad), so the relay reads batch k+1 while batch k is in flight.
+    // Batch 2 carries bad n=1 (too large, refused for a minute); batch 3, read meanwhile, carries bad n=2: it must
+    // not be sent. The good partitions of batch 2's one request are written once despite the refusal.
+    const topic = await lab.topic('poison-ahead', 3);
+    await setMaxMessageBytes(topic, 20_000);
+    const pool = lab.pool({ max: 1 });
+    const c = await pool.connect();
+    const written: Awaited<ReturnType<typeof writeItems>> = [];
+    for (let n = 0; n < 10; n++) {
+      written.push(...(await writeItems(c, ['g0', 'g1', 'g2', 'bad'].map((key) => ({ key, n, ...(key === 'bad' && n === 1 ? { bytes: 50_000 } : {}) })))));
+    }
+    c.release();
+    const relay = await relayOn(lab, topic, { batchSize: 4, maxAttempts: 100, attemptBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    const failed: RelayEvents['failed'][0][] = [];
+    relay.events.on('failed', (f) => failed.push(f));
+    await relay.waitUntilDrained();
+    await relay.stop();
+
+    const left = await pool.query<{ aggregateid: string; n: string }>("select aggregateid, payload->>'n' as n from outbox order by position");
+    await pool.end();
+    expect(left.rows).toEqual(Array.from({ length: 9 }, (_, i) => ({ aggregateid: 'bad', n: String(i + 1) })));
+    expect(failed.map((f) => f.aggregateId)).toEqual(['bad']);
+    const report = await auditItems(lab, topic, 'json:n');
+    const waiting = new Set(written.filter((w) => w.key === 'bad' && w.n >= 1).map((w) => w.id));
+    expect(report.counts).toMatchObject({ rows: 40, messages: 31, ghosts: 0, duplicates: 0, orderViolations: 0 });
+    expect(new Set(report.blackHoles.map((b) => b.id))).toEqual(waiting);
+  });
 });

@@ -3,10 +3,11 @@
  * KIP-98 require so broker-side de-duplication and per-partition order hold across retries) and the topic
  * metadata the relay needs to group messages by partition.
  *
- * Why the relay picks partitions itself: a produce request for several partitions can succeed for some and
- * fail for others, and KafkaJS then rolls back the sequence numbers of all of them — the next send would be
- * out of sequence or duplicated. The relay therefore sends one request per partition (same partitioner as
- * KafkaJS/Java: murmur2 of the key), so a request fails or succeeds as a whole.
+ * The relay picks partitions itself (same partitioner as KafkaJS/Java: murmur2 of the key) and sends a batch as
+ * one request for all its partitions (sendPartitions). A request one partition of which is refused throws as a
+ * whole, and KafkaJS then advances no partition's sequence numbers — even those the broker wrote. The relay then
+ * sends each partition's messages again, alone and identical: the broker answers the duplicate of what it wrote
+ * with its first offsets instead of writing it twice (KIP-98), and the refused partition is narrowed down.
  */
 import { CompressionTypes, Kafka, logLevel, Partitioners, type Admin, type LogEntry, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -118,11 +119,16 @@ export class KafkaPublisher implements RelayPublisher {
   }
 
   /** One produce request: messages of ONE partition, in order. Resolves when Kafka acknowledged all of them (acks -1). */
-  async send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+  send(topic: string, messages: readonly OutgoingMessage[]): Promise<void> {
+    return this.sendPartitions([{ topic, messages }]);
+  }
+
+  /** One produce request per broker for several partitions (one entry each), acks -1; rejects as a whole. */
+  async sendPartitions(requests: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<void> {
     if (!this.producer || this.connecting) await this.connect();
     try {
       await this.producer!.sendBatch({
-        topicMessages: [{ topic, messages: [...messages] }],
+        topicMessages: requests.map((r) => ({ topic: r.topic, messages: r.messages as OutgoingMessage[] })),
         acks: -1,
         compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
       });
