@@ -69,3 +69,36 @@ export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetri
     }),
   };
 }
+
+/** CDC mode's gauges (README, "CDC mode"), added to a relay's registry. */
+export interface CdcMetrics {
+  /** 1 while this instance streams from the slot, 0 while it is a standby (another instance has the slot). */
+  active: Gauge;
+}
+
+/**
+ * outbox_cdc_slot_lag_bytes (pg_current_wal_lsn() - confirmed_flush_lsn of the slot) and
+ * outbox_cdc_retained_wal_bytes (pg_current_wal_lsn() - restart_lsn), read from pg_replication_slots at scrape time —
+ * the same on every instance — and outbox_cdc_active.
+ */
+export function addCdcMetrics(registry: Registry, readLag: () => Promise<{ lagBytes: number; retainedBytes: number } | undefined>): CdcMetrics {
+  const gauge = (name: string, help: string, pick: (l: { lagBytes: number; retainedBytes: number }) => number) =>
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect() {
+        try {
+          const lag = await readLag();
+          if (lag) this.set(pick(lag));
+        } catch {
+          // Database unreachable: leave the last value; /health says what is wrong.
+        }
+      },
+    });
+  gauge('outbox_cdc_slot_lag_bytes', 'CDC mode: WAL bytes between the server\'s current position and the replication slot\'s confirmed_flush_lsn (what the relay has not confirmed yet).', (l) => l.lagBytes);
+  gauge('outbox_cdc_retained_wal_bytes', 'CDC mode: WAL bytes the replication slot keeps on disk (pg_current_wal_lsn() - restart_lsn).', (l) => l.retainedBytes);
+  return {
+    active: new Gauge({ name: 'outbox_cdc_active', help: 'CDC mode: 1 while this instance streams from the replication slot, 0 while it waits as a standby.', registers: [registry] }),
+  };
+}

@@ -6,7 +6,7 @@ import { CodedError } from '@dual-write/outbox';
 import { startRelay } from './relay.ts';
 import type { RelayOptions } from './options.ts';
 
-export const RELAY_CLI_HELP = `Usage: outbox-relay [--help]
+export const RELAY_CLI_HELP = `Usage: outbox-relay [--help] [--mode poll|cdc]
 
 Publishes the rows of the outbox table (@dual-write/outbox) to Kafka, in per-key order, and deletes them once
 Kafka acknowledged them. Several instances may run at once: they share the keys out among themselves.
@@ -31,6 +31,12 @@ Settings (environment variables):
   RELAY_DB_POOL_MAX       the relay's own pool (default 2) — plus one session for locks and LISTEN
   RELAY_LOG_LEVEL         trace | debug | info | warn | error | fatal | silent (default info)
   RELAY_HEALTH_MAX_AGE_SECONDS  /health says degraded once the oldest unpublished row is older (default 60)
+  RELAY_MODE              poll (default: read committed rows with SELECT) or cdc (stream the outbox's inserts from
+                          a logical replication slot, pgoutput; needs wal_level=logical and a REPLICATION role)
+  RELAY_CDC_SLOT          cdc: the replication slot, created if missing (default outbox_relay_<table>); it retains
+                          WAL while no relay confirms it — set max_slot_wal_keep_size, drop it when you stop for good
+  RELAY_CDC_PUBLICATION   cdc: the publication, created if missing, FOR TABLE <outbox> publish insert (default: the slot's name)
+  RELAY_CDC_MAX_SLOT_LAG_MB  cdc: /health says degraded once the slot is this far behind (default 1024)
 
 Signals: SIGTERM or SIGINT stop claiming, finish the batch in flight, release the slots and exit 0;
 a second signal exits at once with 1. kill -9 is safe too: unacknowledged rows are republished on restart.
@@ -50,19 +56,27 @@ export interface RelayCliOptions {
 
 /** Runs the relay until a signal; exits the process (0 on a signal, 1 on a crash, 2 when it cannot start). */
 export async function runRelayCli(cli: RelayCliOptions = {}): Promise<void> {
-  const argv = cli.argv ?? process.argv.slice(2);
+  let argv = cli.argv ?? process.argv.slice(2);
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(cli.help ?? RELAY_CLI_HELP);
     process.exit(0);
   }
+  // --mode poll|cdc (or --mode=cdc): the same as RELAY_MODE.
+  const modeAt = argv.findIndex((a) => a === '--mode' || a.startsWith('--mode='));
+  let options = cli.options;
+  if (modeAt >= 0) {
+    const value = argv[modeAt]!.includes('=') ? argv[modeAt]!.slice('--mode='.length) : argv[modeAt + 1];
+    argv = argv.filter((_, i) => i !== modeAt && (argv[modeAt]!.includes('=') || i !== modeAt + 1));
+    options = { ...options, mode: (value ?? '') as RelayOptions['mode'] };
+  }
   if (argv.length) {
-    console.error(`Unknown argument(s): ${argv.join(' ')}. The relay is configured by environment variables (see --help).`);
+    console.error(`Unknown argument(s): ${argv.join(' ')}. The relay is configured by environment variables, and --mode (see --help).`);
     process.exit(2);
   }
 
   let relay: Awaited<ReturnType<typeof startRelay>>;
   try {
-    relay = await startRelay(cli.options);
+    relay = await startRelay(options);
   } catch (err) {
     console.error(err instanceof CodedError ? err.format() : (err as Error).stack ?? String(err));
     process.exit(2);
