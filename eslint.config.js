@@ -1,12 +1,16 @@
 // ESLint for the whole workspace (flat config): JavaScript's recommended rules and typescript-eslint's
-// recommended rules on every TypeScript and JavaScript file we write. `npm run lint` runs it.
+// recommended rules on every TypeScript and JavaScript file we write, and our own eslint-plugin-dual-write
+// (packages/eslint-plugin: no broker send inside a transaction or right after a commit without the outbox; the
+// lab's deliberate naive strategies carry disable comments saying why). `npm run lint` runs it.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import dualWrite from 'eslint-plugin-dual-write';
 
 export default tseslint.config(
   { ignores: ['**/node_modules/**', '**/dist/**', '**/.stack/**', 'results/**', 'docs/performance/**', '**/.turbo/**', '**/coverage/**', '**/.prisma-client/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
+  dualWrite.configs.recommended,
   {
     languageOptions: {
       ecmaVersion: 2023,

@@ -78,6 +78,7 @@ export async function writeOrder(
     await insertOrder(deps.db, event, strategy, tx);
     if (strategy === 'naive') {
       stage = 'publish';
+      // eslint-disable-next-line dual-write/no-broker-send-in-transaction -- deliberate: the lab's naive strategy (zombie message, pool exhaustion) that the bad scenarios demonstrate
       outcome.published = await deps.publisher.publish(event); // the pool connection waits here
       await hooks.beforeCommit?.(event, outcome.published);
       stage = 'commit';
@@ -105,6 +106,7 @@ export async function writeOrder(
   // naive-after-commit: the order is committed; a failed send is logged by the caller and never retried.
   try {
     await hooks.afterCommit?.(event);
+    // eslint-disable-next-line dual-write/no-send-after-commit -- deliberate: the lab's naive-after-commit strategy (message black hole) that kind=mq demonstrates
     outcome.published = await deps.publisher.publish(event);
   } catch (err) {
     outcome.publishError = err as Error;
