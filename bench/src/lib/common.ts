@@ -31,8 +31,8 @@ export interface Scratch {
   /** Direct URL of the scratch database. */
   url: string;
   admin: Admin;
-  /** A new topic `bench.<prefix>.<pid>.<suffix>` with `partitions` partitions. */
-  topic(suffix: string, partitions: number): Promise<string>;
+  /** A new topic `bench.<prefix>.<pid>.<suffix>` with `partitions` partitions (and topic configs, e.g. message.timestamp.type). */
+  topic(suffix: string, partitions: number, configs?: Record<string, string>): Promise<string>;
   /** Empties the outbox and bench_rows (between runs). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -54,10 +54,11 @@ export async function openScratch(prefix: string): Promise<Scratch> {
     database,
     url: dbUrl(database),
     admin,
-    async topic(suffix, partitions) {
+    async topic(suffix, partitions, configs) {
       const name = `bench.${prefix}.${process.pid}.${suffix}`;
       topics.push(name);
-      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      const configEntries = Object.entries(configs ?? {}).map(([key, value]) => ({ name: key, value }));
+      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, ...(configEntries.length ? { configEntries } : {}) }], waitForLeaders: true });
       return name;
     },
     async reset() {

@@ -17,6 +17,8 @@ export interface RelayChildOptions {
   batchSize: number;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir', dir]. */
   nodeFlags?: string[];
+  /** Extra environment, applied last, e.g. { RELAY_LISTEN: 'false', RELAY_POLL_INTERVAL_MS: '1000' }. */
+  env?: Record<string, string>;
 }
 
 export class RelayChild {
@@ -40,6 +42,7 @@ export class RelayChild {
         RELAY_BATCH_SIZE: String(opts.batchSize),
         RELAY_LOG_LEVEL: 'info',
         RELAY_LISTEN: 'true',
+        ...opts.env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

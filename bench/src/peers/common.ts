@@ -6,20 +6,24 @@
  * - drain: a backlog is written while nothing publishes, then the publisher starts; the rate is counted from the
  *   first message on the topic to the last (start-up is reported apart), by the topic's high watermarks; then every
  *   row id is read back from the topic (no loss, duplicates counted).
- * - latency: the method of the relay's latency benchmark (bench/src/lib/latency.ts, formerly services/relay/bench/latency.ts): open loop (transaction i due at t0 + i/rate, 8 writer
- *   connections), one outbox row per transaction, latency = (time the consumer's fetch response holding the message
- *   arrived) − (time COMMIT returned), both performance.now() in this one process; the first warm-up seconds of
- *   commits are left out; lost = committed but not seen within the grace period; duplicates = ids seen twice.
+ * - latency: the latency section's rig (bench/src/lib/latency-processes.ts), with the peer as its publisher: a
+ *   writer child commits one peer outbox row per transaction at a steady rate (open loop, 8 connections), a
+ *   consumer child that commits no offsets reads all partitions concurrently; the topic has
+ *   message.timestamp.type=LogAppendTime, so commit → Kafka is the broker's append time − COMMIT returned and
+ *   commit → consumer the receipt, all on CLOCK_MONOTONIC; the first warm-up seconds of commits are left out;
+ *   lost = committed but not seen within the grace period; duplicates = ids seen twice.
  */
 import { chmodSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { Kafka, logLevel, type Admin, type Consumer } from 'kafkajs';
+import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { canConnect, isAlive, isListening, postgresBinaries, serverUser, run, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
 import { DwError, isDwError, resolveConfig, type LabConfig } from '@dual-write/config';
 import { payloadOf, percentile, withClient } from '../lib/common.ts';
-import { commitAtSteadyRate, summarizeLatencies } from '../lib/latency.ts';
+import type { CpuTarget } from '../lib/cpu-window.ts';
+import type { InserterSpec } from '../lib/latency-ipc.ts';
+import { ProcessLatencyRig, type LatencyPublisher, type PublisherLatencyRun } from '../lib/latency-processes.ts';
 import type { DrainResult, DrainWorkload, LatencyResult, LatencyWorkload, Outcome, Progress } from '../types.ts';
 
 export { payloadOf, percentile };
@@ -351,6 +355,74 @@ export async function readBack(topic: string, expected: ReadonlySet<string>, tim
   return { expected: expected.size, distinct: expected.size - missing, duplicates, missing, foreign };
 }
 
+/** When the topic's first message was seen (and how many were there then), and when it reached `rows`. */
+export interface TopicFill {
+  first?: { at: number; count: number };
+  last: { at: number; count: number };
+}
+
+/**
+ * Polls `topic`'s high watermarks every 50 ms until they reach `rows`: when the first message was seen and when the
+ * last arrived (performance.now()). The drain rate of every contender of the peers race is counted from these.
+ */
+export async function watchTopicFill(
+  slug: string, admin: Admin, topic: string, rows: number, t0: number, progress: Progress, health?: () => Promise<string | undefined>,
+): Promise<({ ok: true } & TopicFill) | { ok: false; reason: string }> {
+  let first: { at: number; count: number } | undefined;
+  let last = { at: performance.now(), count: 0 };
+  let reported = performance.now();
+  const stallMs = 120_000;
+  let kafkaError: string | undefined;
+  for (;;) {
+    // The broker may be restarted by someone else's chaos test: a failed offsets request is retried (the stall
+    // limit below still ends a drain that never completes).
+    let count: number;
+    try {
+      count = await topicMessageCount(admin, topic);
+      if (kafkaError) progress(`${slug}: Kafka answers again`);
+      kafkaError = undefined;
+    } catch (err) {
+      if (!kafkaError) progress(`${slug}: reading the topic's offsets failed (${describeError(err)}); retrying`);
+      kafkaError = describeError(err);
+      if (performance.now() - last.at > stallMs) return { ok: false, reason: `${slug}: Kafka did not answer for ${stallMs / 1000} s: ${kafkaError}` };
+      await sleep(500);
+      continue;
+    }
+    const now = performance.now();
+    if (count > 0 && !first) {
+      first = { at: now, count };
+      progress(`${slug}: first message on Kafka ${((now - t0) / 1000).toFixed(2)} s after the publisher was started`);
+    }
+    if (count > last.count) last = { at: now, count };
+    if (count >= rows) return { ok: true, first, last };
+    if (now - last.at > stallMs) {
+      const why = await health?.().catch((err: unknown) => describeError(err));
+      return { ok: false, reason: `${slug}: the drain stalled at ${count}/${rows} messages for ${stallMs / 1000} s${why ? `: ${why}` : ''}` };
+    }
+    if (now - reported > 2000) {
+      reported = now;
+      const why = await health?.().catch(() => undefined);
+      progress(`${slug}: ${count}/${rows} on Kafka${why ? ` (${why})` : ''}`);
+    }
+    await sleep(50);
+  }
+}
+
+/**
+ * The drain rate of every contender of the peers race: messages that arrived after the first one was seen ÷ the time
+ * from that first sighting to the last message (start-up left out); when the whole backlog arrived between two
+ * polls, over the wall time from `t0` (start-up included).
+ */
+export function rateFromFirstMessage(rows: number, fill: TopicFill, t0: number): { seconds: number; msgsPerSec: number; fromFirst: boolean } {
+  const { first, last } = fill;
+  if (first && first.count < rows && last.at > first.at) {
+    const msgsPerSec = (rows - first.count) / ((last.at - first.at) / 1000);
+    return { msgsPerSec, seconds: rows / msgsPerSec, fromFirst: true };
+  }
+  const seconds = (last.at - t0) / 1000;
+  return { seconds, msgsPerSec: rows / seconds, fromFirst: false };
+}
+
 /**
  * Drain: backlog of `rows` rows (1 000 per transaction, keys round robin) written while nothing publishes, then
  * the publisher starts. The rate is (messages that arrived after the first one was seen) ÷ (time from the first
@@ -395,56 +467,16 @@ export async function runDrain(slug: string, pipeline: Pipeline, w: DrainWorkloa
     const t0 = performance.now();
     await pipeline.startPublishing(progress);
     const started = performance.now();
-    let first: { at: number; count: number } | undefined;
-    let last = { at: performance.now(), count: 0 };
-    let reported = performance.now();
-    const stallMs = 120_000;
-    let kafkaError: string | undefined;
-    for (;;) {
-      // The broker may be restarted by someone else's chaos test: a failed offsets request is retried (the stall
-      // limit below still ends a drain that never completes).
-      let count: number;
-      try {
-        count = await topicMessageCount(admin, topic);
-        if (kafkaError) progress(`${slug}: Kafka answers again`);
-        kafkaError = undefined;
-      } catch (err) {
-        if (!kafkaError) progress(`${slug}: reading the topic's offsets failed (${describeError(err)}); retrying`);
-        kafkaError = describeError(err);
-        if (performance.now() - last.at > stallMs) return { ran: false, reason: `${slug}: Kafka did not answer for ${stallMs / 1000} s: ${kafkaError}` };
-        await sleep(500);
-        continue;
-      }
-      const now = performance.now();
-      if (count > 0 && !first) {
-        first = { at: now, count };
-        progress(`${slug}: first message on Kafka ${((now - t0) / 1000).toFixed(2)} s after the publisher was started`);
-      }
-      if (count > last.count) last = { at: now, count };
-      if (count >= w.rows) break;
-      if (now - last.at > stallMs) {
-        const health = await pipeline.health?.().catch((err: unknown) => describeError(err));
-        return { ran: false, reason: `${slug}: the drain stalled at ${count}/${w.rows} messages for ${stallMs / 1000} s${health ? `: ${health}` : ''}` };
-      }
-      if (now - reported > 2000) {
-        reported = now;
-        const health = await pipeline.health?.().catch(() => undefined);
-        progress(`${slug}: ${count}/${w.rows} on Kafka${health ? ` (${health})` : ''}`);
-      }
-      await sleep(50);
-    }
+    const watched = await watchTopicFill(slug, admin, topic, w.rows, t0, progress, pipeline.health);
+    if (!watched.ok) return { ran: false, reason: watched.reason };
+    const { first, last } = watched;
     const end = last.at;
     const notes: string[] = [];
-    let seconds: number;
-    let msgsPerSec: number;
-    if (first && first.count < w.rows && end > first.at) {
-      msgsPerSec = (w.rows - first.count) / ((end - first.at) / 1000);
-      seconds = w.rows / msgsPerSec;
+    const { seconds, msgsPerSec, fromFirst } = rateFromFirstMessage(w.rows, watched, t0);
+    if (fromFirst && first) {
       notes.push(`start-up (publisher started → first message on Kafka): ${((first.at - t0) / 1000).toFixed(2)} s, of which starting the publisher call ${((started - t0) / 1000).toFixed(2)} s`);
       notes.push(`rate = ${w.rows - first.count} messages that arrived after the first observation ÷ ${((end - first.at) / 1000).toFixed(2)} s; wall time from start: ${((end - t0) / 1000).toFixed(2)} s (${Math.round(w.rows / ((end - t0) / 1000))} msg/s including start-up)`);
     } else {
-      seconds = (end - t0) / 1000;
-      msgsPerSec = w.rows / seconds;
       notes.push(`the whole backlog arrived between two 50 ms polls: rate over the wall time from the publisher's start, start-up included`);
     }
     notes.push(`backlog written in ${writeSeconds.toFixed(1)} s (${Math.round(w.rows / writeSeconds)} rows/s, 1 000 per transaction)`);
@@ -464,137 +496,103 @@ export async function runDrain(slug: string, pipeline: Pipeline, w: DrainWorkloa
   }
 }
 
-/** Writer connections of the latency run: the relay benchmark's default. */
-export const LATENCY_WRITERS = 8;
-
 /**
- * Latency: the relay latency benchmark's method (bench/src/lib/latency.ts), against a peer. Before the clock starts the publisher runs
- * and a probe row has made the whole trip (so a connector's start-up is not measured as latency).
+ * A peer's pipeline as a publisher of the latency rig (lib/latency-processes.ts: writer and consumer in child
+ * processes, the rig's topic created with message.timestamp.type=LogAppendTime — the pipeline's publisher writes to
+ * it, e.g. Debezium's EventRouter through route.topic.replacement). start(): the pipeline's capture set-up and
+ * publisher, then probe rows until one is on the topic (so a connector's start-up is not measured as latency);
+ * the writer child commits through `inserter`, the peer's own outbox row.
  */
-export async function runLatency(slug: string, pipeline: Pipeline, w: LatencyWorkload, progress: Progress): Promise<Outcome<LatencyResult>> {
-  if (w.warmupSeconds >= w.seconds) return { ran: false, reason: `${slug}: warmupSeconds ${w.warmupSeconds} must be shorter than seconds ${w.seconds}` };
-  const admin = kafka(`bench-peer-${slug}`).admin();
-  let topic: string | undefined;
-  let consumer: Consumer | undefined;
-  const pool = new pg.Pool({ connectionString: pipeline.databaseUrl, max: LATENCY_WRITERS });
-  pool.on('error', () => {});
-  const committedAt = new Map<string, number>();
-  const arrivedAt = new Map<string, number>();
-  const probes = new Set<string>();
-  let duplicates = 0;
-  const txMs: number[] = [];
-  try {
-    await admin.connect();
-    topic = await createRunTopic(admin, slug, w.partitions);
-    await pipeline.begin(topic, progress);
-    consumer = kafka(`bench-peer-${slug}-latency`).consumer({ groupId: `bench-peer-latency-${process.pid}-${randomUUID()}`, maxWaitTimeInMs: 500 });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const c = consumer;
-    const joined = new Promise<void>((resolve) => c.on(c.events.GROUP_JOIN, () => resolve()));
-    let crashed: string | undefined;
-    c.on(c.events.CRASH, (e) => { crashed ??= describeError(e.payload.error); });
-    await consumer.run({
-      eachBatch: async ({ batch }) => {
-        const now = performance.now();
-        for (const m of batch.messages) {
-          const id = String(m.headers?.id ?? '');
-          if (arrivedAt.has(id)) duplicates++;
-          else arrivedAt.set(id, now);
-        }
-      },
-    });
-    await joined;
-    await pipeline.startPublishing(progress);
-
-    // Probe rows until one arrives: the publisher is live end to end before the clock starts.
-    const probeDeadline = performance.now() + 120_000;
-    let probeArrived = false;
-    while (!probeArrived) {
-      if (performance.now() > probeDeadline) {
-        const health = await pipeline.health?.().catch((err: unknown) => describeError(err));
-        return { ran: false, reason: `${slug}: no probe row reached Kafka within 120 s of starting the publisher${health ? `: ${health}` : ''}` };
-      }
-      const row = makeRow(-1, w.keys, w.payloadBytes);
-      probes.add(row.id);
-      const client = await pool.connect();
+export function pipelinePublisher(slug: string, pipeline: Pipeline, inserter: InserterSpec, cpu: () => CpuTarget[]): LatencyPublisher & { notes(): Promise<string[]> } {
+  return {
+    name: slug,
+    databaseUrl: pipeline.databaseUrl,
+    inserter,
+    notes: async () => (await pipeline.notes?.().catch(() => [])) ?? [],
+    async start(topic, progress) {
       try {
-        await client.query('begin');
-        await pipeline.insert(client, [row]);
-        await client.query('commit');
-      } finally {
-        client.release();
+        await pipeline.begin(topic, progress);
+        await pipeline.startPublishing(progress);
+        await probeUntilOnTopic(slug, pipeline, topic, progress);
+      } catch (err) {
+        await within(60_000, `${slug}: tear-down after a failed start`, progress, () => pipeline.end(progress));
+        throw err;
       }
+      return { cpu: cpu(), stop: () => within(60_000, `${slug}: tear-down after the latency run`, progress, () => pipeline.end(progress)) };
+    },
+  };
+}
+
+/** Commits one probe row a second (up to 120 s) until a message is on `topic`: the publisher is live end to end. */
+async function probeUntilOnTopic(slug: string, pipeline: Pipeline, topic: string, progress: Progress): Promise<void> {
+  const admin = kafka(`bench-peer-${slug}-probe`).admin();
+  await admin.connect();
+  try {
+    const deadline = performance.now() + 120_000;
+    for (let n = 0; ; n++) {
+      if (performance.now() > deadline) {
+        const health = await pipeline.health?.().catch((err: unknown) => describeError(err));
+        throw new Error(`${slug}: no probe row reached Kafka within 120 s of starting the publisher${health ? `: ${health}` : ''}`);
+      }
+      await withClient(pipeline.databaseUrl, async (c) => {
+        await c.query('begin');
+        await pipeline.insert(c, [makeRow(-1 - n, 1000, 100)]);
+        await c.query('commit');
+      });
       const until = performance.now() + 1000;
-      while (performance.now() < until && !probeArrived) {
-        probeArrived = [...probes].some((id) => arrivedAt.has(id));
+      while (performance.now() < until) {
+        if ((await topicMessageCount(admin, topic)) > 0) {
+          progress(`${slug}: publisher live (${n + 1} probe row(s) on the topic)`);
+          return;
+        }
         await sleep(20);
       }
     }
-    progress(`${slug}: publisher live (probe row arrived); ${w.ratePerSec}/s for ${w.seconds} s (${w.warmupSeconds} s warm-up), ${LATENCY_WRITERS} writers, ${w.keys} keys, ~${w.payloadBytes} B payload, ${w.partitions} partitions`);
-    await Promise.all(Array.from({ length: LATENCY_WRITERS }, () => pool.connect())).then((cs) => cs.forEach((cl) => cl.release()));
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
 
-    let failed = 0;
-    const { t0 } = await commitAtSteadyRate({
-      pool,
-      ratePerSec: w.ratePerSec,
-      total: w.ratePerSec * w.seconds,
-      writers: LATENCY_WRITERS,
-      insert: async (cl, n) => {
-        const row = makeRow(n, w.keys, w.payloadBytes);
-        await pipeline.insert(cl, [row]);
-        return row.id;
-      },
-      committedAt,
-      txMs,
-      onFailure: (err, nth) => {
-        failed = nth;
-        if (nth === 1) progress(`${slug}: a writer transaction failed: ${describeError(err)}`);
-      },
-      report: (elapsedS) => progress(`${slug}: ${elapsedS.toFixed(0)} s: ${committedAt.size} committed, ${[...committedAt.keys()].filter((id) => arrivedAt.has(id)).length} consumed`),
-      reportEveryMs: 2000,
-    });
-    const writerSeconds = (performance.now() - t0) / 1000;
-    progress(`${slug}: writer done: ${committedAt.size} committed in ${writerSeconds.toFixed(1)} s; waiting for the consumer (30 s grace)…`);
-    const deadline = performance.now() + 30_000;
-    while ([...committedAt.keys()].some((id) => !arrivedAt.has(id)) && performance.now() < deadline) await sleep(100);
-    await sleep(500); // a late duplicate would show up now
+/** A latency run on the latency section's rig: commit → Kafka (append time) as LatencyResult, plus the whole run. */
+export interface RigLatency extends LatencyResult {
+  run: PublisherLatencyRun;
+}
 
-    const from = t0 + w.warmupSeconds * 1000;
-    const measured = [...committedAt].filter(([, at]) => at >= from);
-    const unseen = [...committedAt.keys()].filter((id) => !arrivedAt.has(id));
-    // Lost = committed but not seen within the grace period (the relay benchmark's definition).
-    const lost = unseen.length;
-    const lateNotes: string[] = [];
-    if (unseen.length > 0 || crashed) {
-      // Late, never published, or missed by the timing consumer (a broker restart by someone else's chaos test)?
-      // A fresh consumer reads the whole topic to tell them apart.
-      const check = await readBack(topic, new Set(committedAt.keys()), 10_000);
-      if (crashed) {
-        return { ran: false, reason: `${slug}: the measurement was disturbed: the timing consumer crashed (${crashed}; the stack's Kafka restarted during the run?); read-back of the topic: ${check.missing} rows missing, ${check.duplicates} duplicates. Run again when the stack is quiet.` };
-      }
-      lateNotes.push(`of the ${unseen.length} rows not seen within the 30 s grace period, ${unseen.length - check.missing} were on the topic a few seconds later (late), ${check.missing} not at all`);
-    }
-    const { achievedPerSec: achieved, negative, ...figures } = summarizeLatencies(measured, arrivedAt, from);
-    const tx = txMs.sort((a, b) => a - b);
-    const result: LatencyResult = { ...figures, lost, duplicates };
+let rigSeq = 0;
+
+/**
+ * One latency run of any publisher on a fresh rig (its own LogAppendTime topic and consumer child): LatencyResult
+ * = commit → Kafka (the broker's append time), `run` has commit → consumer too; lost = committed rows never seen
+ * within the rig's grace period, duplicates = ids seen twice.
+ */
+export async function measureOnRig(w: LatencyWorkload, progress: Progress, publisher: (rig: ProcessLatencyRig) => LatencyPublisher & { notes?(): Promise<string[]> }): Promise<Outcome<RigLatency>> {
+  if (w.warmupSeconds >= w.seconds) return { ran: false, reason: `warmupSeconds ${w.warmupSeconds} must be shorter than seconds ${w.seconds}` };
+  const rig = await ProcessLatencyRig.open(w.partitions, progress, `peerslat${++rigSeq}`);
+  try {
+    const p = publisher(rig);
+    const { run, ids } = await rig.runWith(w, p, progress);
+    await sleep(300); // a late duplicate would show up now
+    const duplicates = rig.duplicates(ids);
+    const k = run.toKafka;
+    const result: RigLatency = { sent: run.sent, received: run.received, p50Ms: k.p50Ms, p95Ms: k.p95Ms, p99Ms: k.p99Ms, maxMs: k.maxMs, lost: run.lost, duplicates, run };
     const notes = [
-      ...lateNotes,
-      ...((await pipeline.notes?.().catch(() => [])) ?? []),
-      `achieved ${Math.round(achieved)} tx/s of ${w.ratePerSec} (${LATENCY_WRITERS} writers, open loop); ${committedAt.size} committed in all, ${failed} writer transactions failed`,
-      `transaction (BEGIN…COMMIT) p50 ${percentile(tx, 50).toFixed(1)} ms / p99 ${percentile(tx, 99).toFixed(1)} ms`,
-      `${negative} negative latencies (message seen before COMMIT returned) kept in the figures`,
-      `lost and duplicates count every committed row (warm-up included), like the relay's benchmark; ${probes.size} probe row(s) before the clock are not counted`,
+      ...((await p.notes?.()) ?? []),
+      `achieved ${Math.round(run.achievedPerSec)} tx/s of ${w.ratePerSec}${run.behind ? ' (the writer fell behind)' : ''}; ${run.failedTransactions} writer transactions failed; transaction p50 ${run.txP50Ms.toFixed(1)} ms / p99 ${run.txP99Ms.toFixed(1)} ms`,
+      `${run.toKafka.negative} commit → Kafka and ${run.toConsumer.negative} commit → consumer latencies below 0 (kept in the figures)`,
+      `cores: ${run.cpu.map((c) => `${c.process} ${Number.isFinite(c.cores) ? c.cores.toFixed(2) : '–'}`).join(', ')}`,
     ];
-    progress(`${slug}: p50 ${result.p50Ms.toFixed(1)} ms, p95 ${result.p95Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, max ${result.maxMs.toFixed(1)} ms; lost ${lost}, duplicates ${duplicates}`);
+    progress(`${run.publisher}: commit→Kafka p50 ${k.p50Ms.toFixed(1)} / p99 ${k.p99Ms.toFixed(1)} ms; commit→consumer p50 ${run.toConsumer.p50Ms.toFixed(1)} / p99 ${run.toConsumer.p99Ms.toFixed(1)} ms; lost ${run.lost}, duplicates ${duplicates}`);
     return { ran: true, result, notes };
+  } finally {
+    await rig.close();
+  }
+}
+
+/** A peer's latency run: its pipeline on the rig (see pipelinePublisher). */
+export async function runPeerLatency(slug: string, publisher: LatencyPublisher & { notes(): Promise<string[]> }, w: LatencyWorkload, progress: Progress): Promise<Outcome<RigLatency>> {
+  try {
+    return await measureOnRig(w, progress, () => publisher);
   } catch (err) {
     return { ran: false, reason: `${slug}: latency run failed: ${describeError(err)}` };
-  } finally {
-    await within(30_000, `${slug}: consumer disconnect`, progress, async () => consumer?.disconnect());
-    await within(60_000, `${slug}: tear-down after the latency run`, progress, () => pipeline.end(progress));
-    await within(10_000, `${slug}: writer pool end`, progress, () => pool.end());
-    if (topic) await within(30_000, `${slug}: deleting ${topic}`, progress, () => admin.deleteTopics({ topics: [topic!] }));
-    await within(10_000, `${slug}: admin disconnect`, progress, () => admin.disconnect());
   }
 }

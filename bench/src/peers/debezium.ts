@@ -7,7 +7,9 @@
  * The outbox table has Debezium's layout (id uuid, aggregatetype, aggregateid, type, payload jsonb); the SMT routes
  * every event to one topic the peer creates, key = aggregateid, header `id` = the event id, value = the payload
  * text (StringConverter). Everything else is left at Debezium's and Connect's defaults (poll.interval.ms 500,
- * max.batch.size 2048, the worker's producer: acks=all, idempotence on), unless `connector` overrides it.
+ * max.batch.size 2048, the worker's producer: acks=all, 1 request in flight, linger.ms 5), unless `connector`
+ * overrides it, or a run's own overrides (drainWith/latencyWith: the peers race runs the defaults and a tuned
+ * set, ./debezium-settings.ts, on one worker).
  *
  * Each drain()/latency() gets a fresh table, publication, slot, topic and connector; the slot and publication are
  * created before the rows are written, so the connector (snapshot.mode=no_data) streams the backlog from the WAL,
@@ -18,11 +20,12 @@ import path from 'node:path';
 import type pg from 'pg';
 import { isAlive, isListening, requireJava17, requireMaven, runToLog, runningFromPidFile, startDetached, stopFromPidFile, tailFile, whoListensOn } from '@dual-write/stack';
 import { DwError } from '@dual-write/config';
-import type { DrainWorkload, LatencyWorkload, Peer, Progress } from '../types.ts';
+import type { DrainResult, DrainWorkload, LatencyWorkload, Outcome, Peer, Progress } from '../types.ts';
 import {
-  describeError, dropSlot, kafkaReachable, labConfig, OwnPostgres, runDrain, runLatency, sleep, stackPaths, withClient, within,
-  type DrainCheck, type PeerRow, type Pipeline,
+  describeError, dropSlot, kafkaReachable, labConfig, OwnPostgres, pipelinePublisher, runDrain, runPeerLatency, sleep, stackPaths, withClient, within,
+  type DrainCheck, type PeerRow, type Pipeline, type RigLatency,
 } from './common.ts';
+import { debeziumInserterSpec, insertDebeziumRows } from './inserts.ts';
 
 export const DEBEZIUM_VERSION = '3.6.1.Final';
 
@@ -59,6 +62,14 @@ export type DebeziumPeer = Peer & {
   connectorHealth(name: string): Promise<string | undefined>;
   /** Deletes a connector (a missing one is fine). */
   deleteConnector(name: string): Promise<void>;
+  /** drain() with these connector settings on top of `connector` (the worker stays the same). */
+  drainWith(overrides: Readonly<Record<string, string>>, w: DrainWorkload, progress: Progress): Promise<Outcome<DrainResult>>;
+  /**
+   * latency() with these connector settings on top of `connector`, on the latency section's rig
+   * (lib/latency-processes.ts): commit → Kafka (append time) and → consumer.
+   */
+  latencyWith(overrides: Readonly<Record<string, string>>, w: LatencyWorkload, progress: Progress): Promise<Outcome<RigLatency>>;
+  latency(w: LatencyWorkload, progress: Progress): Promise<Outcome<RigLatency>>;
 };
 
 function pom(artifact: string, deps: [string, string, string][]): string {
@@ -223,7 +234,7 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
     return s.tasks.every((t) => t.state === 'RUNNING') ? undefined : `tasks ${s.tasks.map((t) => t.state).join(',')}`;
   }
 
-  function pipeline(): Pipeline & { connector: string } {
+  function pipeline(overrides: Readonly<Record<string, string>> = {}): Pipeline & { connector: string } {
     const n = ++runSeq;
     const slot = `bench_dbz_${process.pid}_${n}`;
     const publication = `bench_dbz_pub_${process.pid}_${n}`;
@@ -250,11 +261,7 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
         });
       },
       async insert(client: pg.ClientBase, rows: PeerRow[]) {
-        await client.query(
-          `insert into outbox (id, aggregatetype, aggregateid, type, payload)
-           select * from unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[])`,
-          [rows.map((r) => r.id), rows.map((r) => r.aggregateType), rows.map((r) => r.aggregateId), rows.map((r) => r.type), rows.map((r) => JSON.stringify(r.payload))],
-        );
+        await insertDebeziumRows(client, rows);
       },
       async startPublishing() {
         const config: Record<string, string> = {
@@ -278,6 +285,7 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
           'transforms.outbox.route.topic.replacement': topic,
           'transforms.outbox.table.fields.additional.placement': 'type:header:type',
           ...opts.connector,
+          ...overrides,
         };
         const res = await restCall('PUT', `/connectors/${connector}/config`, config);
         if (res.status !== 201 && res.status !== 200) {
@@ -352,13 +360,16 @@ export function debeziumPeer(opts: DebeziumPeerOptions = {}): DebeziumPeer {
         return { ok: false, reason: `Debezium peer could not be prepared. Tried: ${tried.join('; ')}. Failed at the last step: ${describeError(err)}` };
       }
     },
-    async drain(w: DrainWorkload, progress) {
+    drain: (w: DrainWorkload, progress: Progress) => peer.drainWith({}, w, progress),
+    latency: (w: LatencyWorkload, progress: Progress) => peer.latencyWith({}, w, progress),
+    async drainWith(overrides, w, progress) {
       if (!prepared) return { ran: false, reason: 'Debezium peer: prepare() did not succeed' };
-      return runDrain('debezium', pipeline(), w, progress, (c) => { peer.lastDrainCheck = c; });
+      return runDrain('debezium', pipeline(overrides), w, progress, (c) => { peer.lastDrainCheck = c; });
     },
-    async latency(w: LatencyWorkload, progress) {
+    async latencyWith(overrides, w, progress) {
       if (!prepared) return { ran: false, reason: 'Debezium peer: prepare() did not succeed' };
-      return runLatency('debezium', pipeline(), w, progress);
+      const cpu = () => [{ name: 'Connect worker (Debezium)', pid: runningFromPidFile(pidFile)?.pid }, { name: 'its PostgreSQL', pid: db.pid, tree: true }];
+      return runPeerLatency('debezium', pipelinePublisher('debezium', pipeline(overrides), debeziumInserterSpec(), cpu), w, progress);
     },
     async close() {
       prepared = false;

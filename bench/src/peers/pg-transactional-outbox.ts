@@ -17,14 +17,15 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import type { Producer } from 'kafkajs';
 import {
-  DatabaseSetup, initializeMessageStorage, initializePollingMessageListener, initializeReplicationMessageListener,
+  DatabaseSetup, initializePollingMessageListener, initializeReplicationMessageListener,
   type GeneralMessageHandler, type PollingListenerConfig, type ReplicationListenerConfig, type StoredTransactionalMessage, type TransactionalLogger,
 } from 'pg-transactional-outbox';
-import type { DrainWorkload, LatencyWorkload, Peer, Progress } from '../types.ts';
+import type { DrainWorkload, LatencyWorkload, Outcome, Peer, Progress } from '../types.ts';
 import {
-  describeError, dropSlot, kafka, kafkaReachable, OwnPostgres, runDrain, runLatency, withClient, within,
-  type DrainCheck, type PeerRow, type Pipeline,
+  describeError, dropSlot, kafka, kafkaReachable, OwnPostgres, pipelinePublisher, runDrain, runPeerLatency, withClient, within,
+  type DrainCheck, type PeerRow, type Pipeline, type RigLatency,
 } from './common.ts';
+import { pgtoInserterSpec, pgtoStore } from './inserts.ts';
 
 const require = createRequire(import.meta.url);
 export const PG_TRANSACTIONAL_OUTBOX_VERSION: string = (require('pg-transactional-outbox/package.json') as { version: string }).version;
@@ -37,6 +38,8 @@ export interface PgTransactionalOutboxPeerOptions {
 }
 
 export type PgTransactionalOutboxPeer = Peer & {
+  /** The latency run on the latency section's rig (lib/latency-processes.ts): commit → Kafka (append time) and → consumer. */
+  latency(w: LatencyWorkload, progress: Progress): Promise<Outcome<RigLatency>>;
   lastDrainCheck?: DrainCheck;
   pids(): number[];
   closeReport?: { slots: string[]; publications: string[] };
@@ -96,7 +99,7 @@ export function pgTransactionalOutboxPeer(opts: PgTransactionalOutboxPeerOptions
     let currentProgress: Progress | undefined;
     const logCounts = new Map<string, number>();
     const logger = progressLogger(() => currentProgress, logCounts);
-    const store = initializeMessageStorage(replicationConfig, logger);
+    const store = pgtoStore(baseSettings, logger);
     let topic = '';
     let producer: Producer | undefined;
     let shutdown: (() => Promise<void>) | undefined;
@@ -123,9 +126,7 @@ export function pgTransactionalOutboxPeer(opts: PgTransactionalOutboxPeerOptions
         });
       },
       async insert(client: pg.ClientBase, rows: PeerRow[]) {
-        for (const r of rows) {
-          await store({ id: r.id, aggregateType: r.aggregateType, aggregateId: r.aggregateId, messageType: r.type, payload: r.payload }, client);
-        }
+        await store(client, rows);
       },
       async startPublishing(progress) {
         currentProgress = progress;
@@ -202,7 +203,9 @@ export function pgTransactionalOutboxPeer(opts: PgTransactionalOutboxPeerOptions
     },
     async latency(w: LatencyWorkload, progress) {
       if (!prepared) return { ran: false, reason: 'pg-transactional-outbox peer: prepare() did not succeed' };
-      return runLatency('pg-transactional-outbox', pipeline(), w, progress);
+      // Its listener and kafkajs producer run in this (the bench's) process, as in the drain.
+      const cpu = () => [{ name: 'pg-transactional-outbox (bench process)', pid: process.pid }, { name: 'its PostgreSQL', pid: db.pid, tree: true }];
+      return runPeerLatency('pg-transactional-outbox', pipelinePublisher('pg-transactional-outbox', pipeline(), pgtoInserterSpec({ dbSchema: 'public', dbTable: 'outbox' }), cpu), w, progress);
     },
     async close() {
       prepared = false;

@@ -3,14 +3,17 @@
  *   node --import tsx bench/src/peers/run-peer.ts --peer debezium --rows 20000 --rate 200 --seconds 20
  */
 import { parseArgs } from 'node:util';
+import type { LatencyFigures } from '../lib/latency-processes.ts';
 import type { DrainWorkload, LatencyWorkload, Peer } from '../types.ts';
+import type { RigLatency } from './common.ts';
 import { debeziumPeer } from './debezium.ts';
+import { DEBEZIUM_TUNED } from './debezium-settings.ts';
 import { pgTransactionalOutboxPeer } from './pg-transactional-outbox.ts';
 
 const HELP = `Usage: node --import tsx bench/src/peers/run-peer.ts --peer <name> [options]
 
 Runs one outbox peer alone on the stack's Kafka (needs \`npm run stack -- up\`): prepare (fetch/start what it
-needs, incl. its own PostgreSQL with wal_level=logical), a drain of a backlog, a latency run at a steady rate,
+needs, incl. its own PostgreSQL with wal_level=logical), a drain of a backlog, a latency run at a steady rate (the latency section's rig),
 then close (always: processes stopped, slots and topics removed).
 
 Peers:
@@ -28,6 +31,7 @@ Options:
   --partitions N       partitions of the peer's topic (default 6)
   --listener KIND      pg-transactional-outbox only: replication (default) | polling
   --connector K=V      debezium only, repeatable: override a connector setting, e.g. --connector poll.interval.ms=50
+  --tuned              debezium only: the peers race's latency-tuned settings (debezium-settings.ts; --connector wins)
   --json               print the results as JSON (on stdout) instead of text
   -h, --help           this help
 
@@ -56,6 +60,7 @@ try {
       partitions: { type: 'string', default: '6' },
       listener: { type: 'string', default: 'replication' },
       connector: { type: 'string', multiple: true, default: [] },
+      tuned: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -86,7 +91,7 @@ if (values.listener !== 'replication' && values.listener !== 'polling') {
   process.exit(2);
 }
 
-const connector: Record<string, string> = {};
+const connector: Record<string, string> = values.tuned ? { ...DEBEZIUM_TUNED } : {};
 for (const kv of values.connector ?? []) {
   const i = kv.indexOf('=');
   if (i <= 0) {
@@ -165,11 +170,14 @@ if (values.json) {
     } else console.log(`    did not run: ${d.reason}`);
   }
   if (report.latency) {
-    const l = report.latency as { workload: LatencyWorkload; ran: boolean; result?: { sent: number; received: number; p50Ms: number; p95Ms: number; p99Ms: number; maxMs: number; lost: number; duplicates: number }; reason?: string; notes?: string[] };
-    console.log(`  latency COMMIT → readable in Kafka at ${l.workload.ratePerSec}/s for ${l.workload.seconds} s (${l.workload.warmupSeconds} s warm-up):`);
+    const l = report.latency as { workload: LatencyWorkload; ran: boolean; result?: RigLatency; reason?: string; notes?: string[] };
+    console.log(`  latency at ${l.workload.ratePerSec}/s for ${l.workload.seconds} s (${l.workload.warmupSeconds} s warm-up; writer and consumer child processes, LogAppendTime topic):`);
     if (l.ran && l.result) {
       const r = l.result;
-      console.log(`    p50 ${r.p50Ms.toFixed(1)} ms · p95 ${r.p95Ms.toFixed(1)} ms · p99 ${r.p99Ms.toFixed(1)} ms · max ${r.maxMs.toFixed(1)} ms · sent ${r.sent} · received ${r.received} · lost ${r.lost} · duplicates ${r.duplicates}`);
+      const f = (x: LatencyFigures) => `p50 ${x.p50Ms.toFixed(1)} ms · p95 ${x.p95Ms.toFixed(1)} ms · p99 ${x.p99Ms.toFixed(1)} ms · max ${x.maxMs.toFixed(1)} ms`;
+      console.log(`    commit → Kafka (append time): ${f(r.run.toKafka)}`);
+      console.log(`    commit → consumer:            ${f(r.run.toConsumer)}`);
+      console.log(`    sent ${r.sent} · received ${r.received} · lost ${r.lost} · duplicates ${r.duplicates}`);
       for (const n of l.notes ?? []) console.log(`    · ${n}`);
     } else console.log(`    did not run: ${l.reason}`);
   }

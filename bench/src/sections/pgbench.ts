@@ -1,8 +1,10 @@
 /**
  * pgbench as the database's own ceiling for the order write: the same two INSERTs (order row + outbox row,
  * same columns and sizes as POST /api/v1/orders?strategy=outbox writes) in one transaction, at the same
- * concurrency, through the same extended query protocol node-postgres uses. pgbench is not in the embedded
- * PostgreSQL binaries; when it is missing the caller reports how to install it and carries on.
+ * concurrency, through the same extended query protocol node-postgres uses — and the same transaction cut down
+ * (order only; order + a plain second INSERT), so the API section's decomposition has the database's own side.
+ * pgbench is not in the embedded PostgreSQL binaries; when it is missing the caller reports how to install it
+ * and carries on.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -85,8 +87,15 @@ export async function pgbenchVersion(): Promise<string | undefined> {
   }
 }
 
+/**
+ * What the script's transaction writes after the order row: nothing (DB-only), the outbox row's twin into a table
+ * without triggers (`plain`: the api-throughput section's bench_second_insert), or the outbox row (`outbox`: its
+ * triggers fire as they are set — NOTIFY on or off is the caller's ALTER TABLE).
+ */
+export type PgbenchSecondInsert = 'none' | 'plain' | 'outbox';
+
 /** The transaction POST /api/v1/orders?strategy=outbox runs, as a pgbench script (same columns and sizes). */
-export function twoInsertScript(customerId: string, items: readonly { sku: string; qty: number; priceCents: number }[]): string {
+export function twoInsertScript(customerId: string, items: readonly { sku: string; qty: number; priceCents: number }[], second: PgbenchSecondInsert = 'outbox', plainTable = 'bench_second_insert'): string {
   const totalCents = items.reduce((s, i) => s + i.qty * i.priceCents, 0);
   const itemsJson = JSON.stringify(items.map((i) => ({ sku: i.sku, qty: i.qty, priceCents: i.priceCents })));
   // A payload of the same shape and size as the service's OrderCreated (its ids are fixed here: size is what counts).
@@ -106,7 +115,7 @@ export function twoInsertScript(customerId: string, items: readonly { sku: strin
     // Sequelize's Model.create: INSERT … RETURNING the row.
     `INSERT INTO orders (id, customer_id, status, total_cents, items, strategy, created_at) VALUES (gen_random_uuid(), ${q(customerId)}, 'created', ${totalCents}, ${q(itemsJson)}, 'outbox', now()) RETURNING id::text AS order_id, customer_id, status, total_cents, items, strategy, created_at \\gset`,
     // @dual-write/outbox enqueue(): one outbox row keyed by the order id (the outbox_notify trigger fires as for the service).
-    `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, headers) VALUES (gen_random_uuid(), 'order', :order_id, ${q(ORDER_CREATED)}, ${q(payload)}, '{"strategy":"outbox"}');`,
+    ...(second === 'none' ? [] : [`INSERT INTO ${second === 'outbox' ? 'outbox' : plainTable} (id, aggregatetype, aggregateid, type, payload, headers) VALUES (gen_random_uuid(), 'order', :order_id, ${q(ORDER_CREATED)}, ${q(payload)}, '{"strategy":"outbox"}');`]),
     'COMMIT;',
     '',
   ].join('\n');
@@ -121,13 +130,17 @@ export interface PgbenchRunOptions {
   dir: string;
   customerId: string;
   items: readonly { sku: string; qty: number; priceCents: number }[];
+  /** What follows the order INSERT (default: the outbox row, the outbox strategy's transaction). */
+  second?: PgbenchSecondInsert;
+  /** The script's file name in `dir` (default pgbench-two-inserts.sql). */
+  scriptName?: string;
   progress?: (line: string) => void;
 }
 
 export async function runPgbench(opts: PgbenchRunOptions): Promise<PgbenchResult> {
   const version = (await pgbenchVersion()) ?? 'unknown';
-  const script = path.join(opts.dir, 'pgbench-two-inserts.sql');
-  await writeFile(script, twoInsertScript(opts.customerId, opts.items));
+  const script = path.join(opts.dir, opts.scriptName ?? 'pgbench-two-inserts.sql');
+  await writeFile(script, twoInsertScript(opts.customerId, opts.items, opts.second ?? 'outbox'));
   const prefix = `pgbench-log-${process.pid}`;
   const threads = Math.max(1, Math.min(opts.clients, 2));
   const args = ['-n', '-M', 'extended', '-f', script, '-c', String(opts.clients), '-j', String(threads), '-T', String(opts.seconds), '-l', `--log-prefix=${path.join(opts.dir, prefix)}`];
