@@ -11,7 +11,8 @@ import type pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { useLab } from '@dual-write/testkit';
 import { enqueue, pgExecutor, replayDeadLetter } from '@dual-write/outbox';
-import type { RelayEvents } from '../../src/index.ts';
+import type { RelayEvents, RelayPublisherFactory } from '../../src/index.ts';
+import { activePair } from './pairs.ts';
 import { auditItems, cleanupRelays, migrateForTests, nextEvent, outboxCount, relayOn, REPO_ROOT, resetTables, writeItems } from '../helpers.ts';
 
 const lab = useLab({ initSql: migrateForTests });
@@ -186,7 +187,20 @@ describe('poison messages', () => {
       written.push(...(await writeItems(c, ['g0', 'g1', 'g2', 'bad'].map((key) => ({ key, n, ...(key === 'bad' && n === 1 ? { bytes: 50_000 } : {}) })))));
     }
     c.release();
-    const relay = await relayOn(lab, topic, { batchSize: 4, maxAttempts: 100, attemptBackoff: { initialMs: 60_000, maxMs: 60_000 } });
+    // Kafka's refusals arrive 300 ms late, so the read ahead has surely returned before the refusal is recorded.
+    const lateRefusals: RelayPublisherFactory = (ctx) => {
+      const p = activePair().publisher(ctx);
+      const late = <T>(call: () => Promise<T>) => call().catch(async (err: unknown) => {
+        await new Promise((r) => setTimeout(r, 300));
+        throw err;
+      });
+      const send = p.send.bind(p);
+      p.send = (t, m) => late(() => send(t, m));
+      const sendPartitions = p.sendPartitions?.bind(p);
+      if (sendPartitions) p.sendPartitions = (r) => late(() => sendPartitions(r));
+      return p;
+    };
+    const relay = await relayOn(lab, topic, { publisher: lateRefusals, rebalanceIntervalMs: 60_000, batchSize: 4, maxAttempts: 100, attemptBackoff: { initialMs: 60_000, maxMs: 60_000 } });
     const failed: RelayEvents['failed'][0][] = [];
     relay.events.on('failed', (f) => failed.push(f));
     await relay.waitUntilDrained();
