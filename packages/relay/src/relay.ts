@@ -13,7 +13,6 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { CodedError, OutboxError } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
 import type { OutboxRow } from '@dual-write/outbox';
 import { AckedRows } from './acked-rows.ts';
@@ -24,6 +23,8 @@ import { createLogger } from './logger.ts';
 import { createMetrics, type RelayMetrics } from './metrics.ts';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
 import type { Blocker, RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
+import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS, retryUntil } from './start-checks.ts';
+import { redactUrl } from './stores/postgres/session-check.ts';
 import { Wakeup } from './wakeup.ts';
 
 export interface RelayEvents {
@@ -81,8 +82,6 @@ export interface Relay {
   stop(): Promise<void>;
 }
 
-/** How long /health waits for the outbox's age: a database that hangs must not hang the health check. */
-const HEALTH_QUERY_TIMEOUT_MS = 1000;
 
 interface DrainWaiter {
   afterCycle: number;
@@ -97,24 +96,7 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
   const log = createLogger({ logger: opts.logger, level: opts.logLevel, instanceId: opts.instanceId });
   const store = opts.store({ options: opts, log });
   try {
-    // A blip (a reset connection) is retried; a database still unreachable after connectTimeoutMs is an error.
-    await retryUntil(Date.now() + opts.connectTimeoutMs, () => store.ping());
-  } catch (err) {
-    await store.close().catch(() => {});
-    throw new RelayError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redact(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option), that PostgreSQL runs and accepts connections from here.', undefined, { cause: err });
-  }
-  try {
-    if (!(await store.tablesExist())) {
-      const { tables } = opts;
-      throw new OutboxError(
-        'DW_OUTBOX_NOT_MIGRATED',
-        `The outbox tables ${tables.outbox} and ${tables.deadLetters} do not exist in ${redact(opts.database)}.`,
-        tables.isDefault
-          ? 'Run migrateOutbox(client) from @dual-write/outbox first (e.g. at your service start-up), or set OUTBOX_SCHEMA / OUTBOX_TABLE (the schema and table options) to where it migrated the outbox.'
-          : `Run migrateOutbox(client, { schema: ${JSON.stringify(tables.schema)}, table: ${JSON.stringify(tables.table)} }) from @dual-write/outbox first, or fix OUTBOX_SCHEMA / OUTBOX_TABLE (the schema and table options).`,
-        { schema: tables.schema, table: tables.table },
-      );
-    }
+    await checkDatabase(opts, store);
   } catch (err) {
     await store.close().catch(() => {});
     throw err;
@@ -127,23 +109,6 @@ export async function startRelay(options: RelayOptions = {}): Promise<Relay> {
     throw err;
   }
   return relay;
-}
-
-/** Runs fn until it succeeds or the deadline passes (then rethrows its last error); a CodedError is final at once. */
-async function retryUntil<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const wait = Math.min(200 * 2 ** attempt, 1000);
-      if (err instanceof CodedError || Date.now() + wait >= deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
-function redact(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@/]*@/i, '$1***@');
 }
 
 class OutboxRelay implements Relay {
@@ -248,7 +213,7 @@ class OutboxRelay implements Relay {
         throw err;
       }
     }
-    this.log.info({ slots: this.options.slots, url: this.server?.url, brokers: this.options.brokers, database: redact(this.options.database), outbox: `${this.options.schema}.${this.options.table}` }, 'relay started');
+    this.log.info({ slots: this.options.slots, url: this.server?.url, brokers: this.options.brokers, database: redactUrl(this.options.database), outbox: `${this.options.schema}.${this.options.table}` }, 'relay started');
     this.loopDone = this.loop();
   }
 

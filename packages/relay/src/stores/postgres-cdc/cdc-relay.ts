@@ -15,7 +15,7 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { CodedError, OutboxError, type OutboxRow } from '@dual-write/outbox';
+import type { OutboxRow } from '@dual-write/outbox';
 import { backoffDelay } from '../../backoff.ts';
 import { BatchPublisher, type BatchOutcome, type BatchPublisherDeps } from '../../batch-publisher.ts';
 import { RelayError } from '../../errors.ts';
@@ -25,6 +25,7 @@ import { addCdcMetrics, createMetrics, type CdcMetrics, type RelayMetrics } from
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { Relay, RelayEvents, RelayStats } from '../../relay.ts';
 import type { Failure, OutboxStats, RelayCoordinator, RelayPublisher, RelayStore } from '../../seams.ts';
+import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS } from '../../start-checks.ts';
 import { Wakeup } from '../../wakeup.ts';
 import { redactUrl } from '../postgres/session-check.ts';
 import { isSlotActiveError, prepareCdc, readSlot, readSlotLag, type SlotLag } from './cdc-setup.ts';
@@ -38,7 +39,6 @@ export interface CdcInternals {
 }
 
 const keyOf = (row: OutboxRow) => `${row.aggregatetype}\u0000${row.aggregateid}`;
-const HEALTH_QUERY_TIMEOUT_MS = 1000;
 
 /** The positions (of `positions`, with their transactions `xids`) whose transaction this statement's snapshot sees in progress. */
 const INVISIBLE_SELECT = (positions: string, xids: string) =>
@@ -57,22 +57,10 @@ export async function startCdcRelay(opts: ResolvedRelayOptions, internals: CdcIn
   });
   pool.on('error', (err) => log.warn({ err: err.message }, 'an idle relay database connection failed'));
   try {
-    await retryUntil(Date.now() + opts.connectTimeoutMs, () => pool.query('select 1'));
-  } catch (err) {
-    await pool.end().catch(() => {});
-    throw new RelayError('DW_RELAY_UNREACHABLE', `The relay could not connect to its database ${redactUrl(opts.database)}: ${(err as Error).message}`, 'Check DATABASE_URL (or the database option), that PostgreSQL runs and accepts connections from here.', undefined, { cause: err });
-  }
-  try {
-    const { rows } = await pool.query<{ ok: boolean }>('select to_regclass($1) is not null and to_regclass($2) is not null as ok', [opts.tables.outbox, opts.tables.deadLetters]);
-    if (rows[0]?.ok !== true) {
-      const { tables } = opts;
-      throw new OutboxError(
-        'DW_OUTBOX_NOT_MIGRATED',
-        `The outbox tables ${tables.outbox} and ${tables.deadLetters} do not exist in ${redactUrl(opts.database)}.`,
-        `Run migrateOutbox(client${tables.isDefault ? '' : `, { schema: ${JSON.stringify(tables.schema)}, table: ${JSON.stringify(tables.table)} }`}) from @dual-write/outbox first, or fix OUTBOX_SCHEMA / OUTBOX_TABLE.`,
-        { schema: tables.schema, table: tables.table },
-      );
-    }
+    await checkDatabase(opts, {
+      ping: async () => void (await pool.query('select 1')),
+      tablesExist: async () => (await pool.query<{ ok: boolean }>('select to_regclass($1) is not null and to_regclass($2) is not null as ok', [opts.tables.outbox, opts.tables.deadLetters])).rows[0]?.ok === true,
+    });
     await prepareCdc(pool, opts, log);
   } catch (err) {
     await pool.end().catch(() => {});
@@ -86,18 +74,6 @@ export async function startCdcRelay(opts: ResolvedRelayOptions, internals: CdcIn
     throw err;
   }
   return relay;
-}
-
-async function retryUntil<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const wait = Math.min(200 * 2 ** attempt, 1000);
-      if (err instanceof CodedError || Date.now() + wait >= deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
 }
 
 interface DrainWaiter {
