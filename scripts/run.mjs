@@ -39,7 +39,10 @@ Tasks:
                    relay drain vs the raw producer, latency NOTIFY on/off, API throughput, scale-out, peers,
                    CPU profile → results/bench-<time>/ (report.md, results.json, SVG charts); --quick for CI,
                    --only <ids>, --publish (docs/performance/ + README); --help for the rest
-  lint [args]      ESLint (typescript-eslint's recommended rules, eslint.config.js) over the whole tree
+  lint [args]      ESLint (typescript-eslint's recommended rules, eslint-plugin-dual-write) over the whole tree
+
+  (npm run optional-clients -- install confluent | status | remove confluent | --help: optional Kafka clients
+  for the relay, built into .stack/optional-clients/; never needed by start or test)
   turbo <task>     run a turbo task across the workspace (typecheck, build, lint, test)
   pnpm <args>      run pnpm with the project's pinned version
 

@@ -4,12 +4,14 @@
  * the option, its environment variable when it has one, and the fix.
  */
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { KafkaConfig } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OUTBOX_SCHEMA, OUTBOX_TABLE, OutboxError, outboxTables, type ResolvedOutboxTables } from '@dual-write/outbox';
 import { RelayError } from './errors.ts';
+import { confluentPublisher } from './publishers/confluent/confluent-publisher.ts';
 import { kafkajsPublisher } from './publishers/kafkajs/kafka-publisher.ts';
+import { platformaticPublisher } from './publishers/platformatic/platformatic-publisher.ts';
 import type { RelayPublisherFactory, RelayStoreFactory } from './seams.ts';
 import { postgresStore } from './stores/postgres/outbox-store.ts';
 
@@ -98,11 +100,28 @@ export interface RelayOptions {
   kafka?: Omit<Partial<KafkaConfig>, 'brokers' | 'clientId' | 'logCreator' | 'logLevel'>;
   /** The database side (seams.ts RelayStore). Default: the PostgreSQL store (stores/postgres). */
   store?: RelayStoreFactory;
-  /** The Kafka side (seams.ts RelayPublisher). Default: the kafkajs publisher (publishers/kafkajs). */
+  /**
+   * The Kafka side (seams.ts RelayPublisher). Default: RELAY_PUBLISHER (`kafkajs`, `platformatic` or `confluent`: the
+   * optional clients must be installed), else the kafkajs publisher (publishers/kafkajs).
+   */
   publisher?: RelayPublisherFactory;
   /** /health turns `degraded` once the outbox's oldest unpublished row (whole table) is older than this (s). Default RELAY_HEALTH_MAX_AGE_SECONDS (60). */
   healthMaxAgeSeconds?: number;
+  /**
+   * `poll` (the default): read committed rows with SELECT (slots, NOTIFY). `cdc`: stream the outbox's inserts from a
+   * logical replication slot (pgoutput) instead — see the README, "CDC mode". Default RELAY_MODE, else `poll`.
+   */
+  mode?: RelayMode;
+  /** CDC mode: the logical replication slot (created if missing; cluster-wide name). Default RELAY_CDC_SLOT, else `outbox_relay_<table>` (`outbox_relay_<schema>_<table>` outside public). */
+  cdcSlot?: string;
+  /** CDC mode: the publication (created if missing: FOR TABLE <outbox> WITH (publish = 'insert')). Default RELAY_CDC_PUBLICATION, else the slot's name. */
+  cdcPublication?: string;
+  /** CDC mode: /health turns `degraded` once the slot holds back more WAL than this (MB, pg_current_wal_lsn() - confirmed_flush_lsn). Default RELAY_CDC_MAX_SLOT_LAG_MB (1024). */
+  cdcMaxSlotLagMb?: number;
 }
+
+export const RELAY_MODES = ['poll', 'cdc'] as const;
+export type RelayMode = (typeof RELAY_MODES)[number];
 
 export interface ResolvedRelayOptions {
   database: string;
@@ -140,6 +159,11 @@ export interface ResolvedRelayOptions {
   store: RelayStoreFactory;
   publisher: RelayPublisherFactory;
   healthMaxAgeSeconds: number;
+  mode: RelayMode;
+  /** The replication slot of CDC mode (resolved in poll mode too, unused there). */
+  cdcSlot: string;
+  cdcPublication: string;
+  cdcMaxSlotLagMb: number;
 }
 
 /** Option → the environment variable it defaults from (for error messages). */
@@ -161,13 +185,21 @@ const ENV_OF: Partial<Record<keyof RelayOptions, string>> = {
   logLevel: 'RELAY_LOG_LEVEL',
   healthMaxAgeSeconds: 'RELAY_HEALTH_MAX_AGE_SECONDS',
   leaseMs: 'RELAY_LEASE_MS',
+  mode: 'RELAY_MODE',
+  cdcSlot: 'RELAY_CDC_SLOT',
+  cdcPublication: 'RELAY_CDC_PUBLICATION',
+  cdcMaxSlotLagMb: 'RELAY_CDC_MAX_SLOT_LAG_MB',
+  publisher: 'RELAY_PUBLISHER',
 };
+
+/** RELAY_PUBLISHER → the publisher (the optional clients load on connect, so naming one here loads nothing). */
+export const RELAY_PUBLISHERS: Readonly<Record<string, RelayPublisherFactory>> = { kafkajs: kafkajsPublisher, platformatic: platformaticPublisher, confluent: confluentPublisher };
 
 const KNOWN: ReadonlyArray<keyof RelayOptions> = [
   'database', 'coordinationUrl', 'schema', 'table', 'brokers', 'topic', 'topicFor', 'port', 'host', 'batchSize', 'pollIntervalMs', 'listen', 'maxAttempts', 'slots', 'poolMax',
   'logLevel', 'logger', 'instanceId', 'retryBackoff', 'attemptBackoff', 'rebalanceIntervalMs', 'leaseMs', 'shutdownTimeoutMs',
   'connectTimeoutMs', 'maxBatchBytes', 'compression', 'clientId', 'kafka', 'store', 'publisher',
-  'healthMaxAgeSeconds',
+  'healthMaxAgeSeconds', 'mode', 'cdcSlot', 'cdcPublication', 'cdcMaxSlotLagMb',
 ];
 
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
@@ -290,6 +322,20 @@ function required(option: 'database' | 'brokers', value: unknown, example: strin
   throw new RelayError('DW_RELAY_INVALID_OPTION', `Relay option ${option} is not set.`, `Set ${ENV_OF[option]} (e.g. ${ENV_OF[option]}=${example}) or pass the option ${option}.`, { option });
 }
 
+/** A replication slot or publication name: a plain lowercase identifier PostgreSQL accepts for a slot. */
+const CDC_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** The default slot (and publication) name of an outbox: `outbox_relay_<table>`, `outbox_relay_<schema>_<table>` outside public; hashed when longer than 63. */
+export function defaultCdcSlot(tables: Pick<ResolvedOutboxTables, 'schema' | 'table'>): string {
+  const name = `outbox_relay_${tables.schema === 'public' ? tables.table : `${tables.schema}_${tables.table}`}`;
+  return name.length <= 63 ? name : `outbox_relay_${createHash('sha256').update(`${tables.schema}.${tables.table}`).digest('hex').slice(0, 16)}`;
+}
+
+function cdcName(option: 'cdcSlot' | 'cdcPublication', value: unknown): string {
+  if (typeof value !== 'string' || !CDC_NAME.test(value)) throw invalid(option, value, 'a lowercase name of letters, digits and _ (at most 63, not starting with a digit)');
+  return value;
+}
+
 /** The relay's options, checked and filled in. Throws DwError before anything connects. */
 export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.ProcessEnv = process.env): ResolvedRelayOptions {
   if (typeof input !== 'object' || input === null) throw new RelayError('DW_RELAY_INVALID_OPTION', 'Relay options must be an object.', 'Call startRelay({ … }) or startRelay().');
@@ -317,8 +363,16 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
   if (input.store !== undefined && typeof input.store !== 'function') throw invalid('store', '[value]', 'a function (context) => RelayStore, e.g. postgresStore');
   if (input.publisher !== undefined && typeof input.publisher !== 'function') throw invalid('publisher', '[value]', 'a function (context) => RelayPublisher, e.g. kafkajsPublisher');
   if (input.logger !== undefined && typeof (input.logger as { child?: unknown }).child !== 'function') throw invalid('logger', '[value]', 'a pino logger');
+  const publisherName = input.publisher === undefined ? (e('publisher', 'text') as string | undefined) : undefined;
+  if (publisherName !== undefined && !Object.hasOwn(RELAY_PUBLISHERS, publisherName)) throw invalid('publisher', publisherName, `one of ${Object.keys(RELAY_PUBLISHERS).join(', ')}`);
   const coordinationUrl = input.coordinationUrl ?? e('coordinationUrl', 'text');
   const tables = outboxNames(input.schema ?? e('schema', 'text') ?? OUTBOX_SCHEMA, input.table ?? e('table', 'text') ?? OUTBOX_TABLE);
+  const mode = input.mode ?? e('mode', 'text') ?? 'poll';
+  if (!(RELAY_MODES as readonly unknown[]).includes(mode)) throw invalid('mode', mode, '"poll" (read committed rows with SELECT) or "cdc" (stream inserts from a logical replication slot)');
+  // CDC mode reads the replication stream, not through a RelayStore: a store given with it would silently not be used.
+  if (mode === 'cdc' && input.store !== undefined) throw invalid('store', '[value]', 'no store with mode "cdc" (it streams from a replication slot, not through a RelayStore): leave store out, or use mode "poll"');
+  const cdcSlot = cdcName('cdcSlot', input.cdcSlot ?? e('cdcSlot', 'text') ?? defaultCdcSlot(tables));
+  const cdcPublication = cdcName('cdcPublication', input.cdcPublication ?? e('cdcPublication', 'text') ?? cdcSlot);
   return {
     database: databaseUrl(required('database', input.database ?? e('database', 'text'), 'postgres://user:password@db:5432/app')),
     coordinationUrl: coordinationUrl === undefined ? undefined : databaseUrl(coordinationUrl, 'coordinationUrl'),
@@ -350,7 +404,11 @@ export function resolveRelayOptions(input: RelayOptions = {}, env: NodeJS.Proces
     clientId,
     kafka: input.kafka ?? {},
     store: input.store ?? postgresStore,
-    publisher: input.publisher ?? kafkajsPublisher,
+    publisher: input.publisher ?? (publisherName !== undefined ? RELAY_PUBLISHERS[publisherName]! : kafkajsPublisher),
     healthMaxAgeSeconds: wholeNumber('healthMaxAgeSeconds', input.healthMaxAgeSeconds ?? e('healthMaxAgeSeconds') ?? 60, 1),
+    mode: mode as RelayMode,
+    cdcSlot,
+    cdcPublication,
+    cdcMaxSlotLagMb: wholeNumber('cdcMaxSlotLagMb', input.cdcMaxSlotLagMb ?? e('cdcMaxSlotLagMb') ?? 1024, 1),
   };
 }

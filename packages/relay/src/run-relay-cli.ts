@@ -25,6 +25,7 @@ Settings (environment variables):
   RELAY_BATCH_SIZE        rows per batch (default 500)
   RELAY_POLL_INTERVAL_MS  poll when no NOTIFY arrived (default 1000)
   RELAY_LISTEN            wake on the outbox NOTIFY (default true; false = poll only)
+  RELAY_PUBLISHER         the Kafka client: kafkajs (default), platformatic or confluent (optional: install first)
   RELAY_MAX_ATTEMPTS      refusals by Kafka before a message becomes a dead letter (default 5)
   RELAY_SLOTS             key-hash slots shared among instances; the same on every instance (default 32)
   RELAY_LEASE_MS          an instance silent this long is fenced off and its slots taken over (default 15000)

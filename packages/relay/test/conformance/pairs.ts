@@ -10,7 +10,7 @@
  * key), one that holds everything back behind the cluster's oldest open transaction (long-transaction).
  */
 import type { OutboxRow } from '@dual-write/outbox';
-import { kafkajsPublisher, platformaticPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
+import { CONFLUENT_INSTALL, confluentInstalled, confluentPublisher, kafkajsPublisher, platformaticPublisher, postgresStore, SLOT_SQL, type RelayPublisherFactory, type RelayStore, type RelayStoreFactory } from '../../src/index.ts';
 
 export interface RelayPair {
   name: string;
@@ -52,12 +52,20 @@ const postgresWithClusterWideHorizon = postgresWithRead('o.transaction_id < pg_s
 export const PAIRS: readonly RelayPair[] = [
   { name: 'postgres+kafkajs', store: postgresStore, publisher: kafkajsPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
   { name: 'postgres+platformatic', store: postgresStore, publisher: platformaticPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon },
+  // @confluentinc/kafka-javascript is built from source and never a workspace dependency: listed only once installed.
+  ...(confluentInstalled()
+    ? [{ name: 'postgres+confluent', store: postgresStore, publisher: confluentPublisher, storeWithoutVisibilityRule: postgresWithoutVisibilityRule, storeWithClusterWideHorizon: postgresWithClusterWideHorizon }]
+    : []),
 ];
+
+/** Pairs whose client is optional and not installed: RELAY_PAIR naming one says how to install it. */
+const NOT_INSTALLED: Readonly<Record<string, string>> = confluentInstalled() ? {} : { 'postgres+confluent': `@confluentinc/kafka-javascript is not installed: run \`${CONFLUENT_INSTALL}\` first (it builds librdkafka, ≈2 min)` };
 
 /** The pair RELAY_PAIR names (default the first). */
 export function activePair(): RelayPair {
   const name = process.env.RELAY_PAIR ?? PAIRS[0]!.name;
   const pair = PAIRS.find((p) => p.name === name);
+  if (!pair && NOT_INSTALLED[name]) throw new Error(`RELAY_PAIR=${name}: ${NOT_INSTALLED[name]}`);
   if (!pair) throw new Error(`RELAY_PAIR=${name} is not registered in test/conformance/pairs.ts; known: ${PAIRS.map((p) => p.name).join(', ')}`);
   return pair;
 }
