@@ -1,5 +1,5 @@
 /**
- * The race: every contender's drain and latency, interleaved — repetition 1: relay, Debezium defaults, Debezium
+ * The race: every contender's drain and latency, interleaved — repetition 1: relay, relay (CDC mode), Debezium defaults, Debezium
  * tuned, pg-transactional-outbox; repetition 2: the same order; … — so a change in the shared box's background
  * load lands on all of them instead of on whoever ran at that moment. Then each contender's medians over the
  * repetitions, with the spread (min–max).

@@ -2,7 +2,7 @@
  * Peers: other outbox implementations (bench/src/peers/) raced against our relay on the same box and the same
  * workloads — the drain section's backlog and a steady 500 orders/s. A fair race: Debezium runs twice, with its
  * defaults and tuned for latency (../peers/debezium-settings.ts), and every contender runs in each of several
- * interleaved repetitions (relay, Debezium defaults, Debezium tuned, pg-transactional-outbox, relay, …); the
+ * interleaved repetitions (relay, relay in CDC mode, Debezium defaults, Debezium tuned, pg-transactional-outbox, relay, …); the
  * report compares medians, with the spread. Drain rates run from each contender's first message on the topic to
  * the last; latency uses the latency section's rig (writer and consumer child processes, a LogAppendTime topic:
  * commit → Kafka append time and commit → consumer) with each contender as the publisher. A peer that cannot
@@ -10,12 +10,14 @@
  */
 import type { BenchSection, ChartSpec, Peer, Ratio, SectionContext, SectionResult } from '../types.ts';
 import { fmtMs, fmtRate, fmtRatio, ratio } from '../lib/common.ts';
-import { debeziumDefault, debeziumTuned, peerContender, relayContender, RELAY_BATCH, type Contender } from '../peers/contenders.ts';
+import { brokers } from '../lib/common.ts';
+import { debeziumDefault, debeziumTuned, peerContender, relayCdcContender, relayContender, RELAY_BATCH, type Contender } from '../peers/contenders.ts';
 import { debeziumPeer } from '../peers/debezium.ts';
 import { DEBEZIUM_TUNED, describeSettings } from '../peers/debezium-settings.ts';
 import { pgTransactionalOutboxPeer } from '../peers/pg-transactional-outbox.ts';
 import type { RigLatency } from '../peers/common.ts';
 import { runRace, summarize, type ContenderSummary, type Spread } from '../peers/race.ts';
+import { cdcUnavailable } from './api-relay.ts';
 import { drainWorkload } from './drain.ts';
 import { latencyWorkload } from './latency.ts';
 
@@ -51,6 +53,10 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
   const pgto = pgTransactionalOutboxPeer();
   const unavailable: PeersData['unavailable'] = [];
   const contenders: Contender[] = [relayContender()];
+  // Our relay in CDC mode (a pgoutput slot), beside the polling relay and Debezium, when this build has it.
+  const cdcWhy = cdcUnavailable({ databaseUrl: 'postgres://localhost/peers', brokers, topic: 'peers' });
+  if (cdcWhy) unavailable.push({ name: 'our relay, CDC mode', reason: cdcWhy });
+  else contenders.push(relayCdcContender());
   let summaries: ContenderSummary[];
   try {
     // Both peers' processes (Connect worker, their own PostgreSQL servers) run during the whole race, so every
@@ -107,6 +113,27 @@ export function summarizePeers(data: PeersData): SectionResult {
   for (const u of data.unavailable) rows.push([u.name, '–', 'did not run', '–', '–', '–', '–', '–', '–', '–', '–']);
 
   const tuned = data.contenders.find((c) => c.id === 'debezium-tuned');
+  const cdc = data.contenders.find((c) => c.id === 'relay-cdc');
+  if (cdc && tuned) {
+    // The CDC relay against the other log reader: relay (CDC) ÷ Debezium tuned (the relay (poll) ÷ relay (CDC) ratios are above).
+    const parts: string[] = [];
+    if (cdc.drain && tuned.drain) {
+      const v = div(cdc.drain, tuned.drain);
+      ratios.push({ name: `peers: our relay, CDC mode ÷ ${tuned.name}, drain (${of})`, measured: `${fmtRate(cdc.drain.median)} msg/s`, reference: `${fmtRate(tuned.drain.median)} msg/s`, value: v });
+      parts.push(`drain ${fmtRate(cdc.drain.median)} vs ${fmtRate(tuned.drain.median)} msg/s = ${fmtRatio(v)}× (> 1 = CDC relay faster)`);
+    }
+    if (cdc.kafkaP99 && tuned.kafkaP99) {
+      const v = div(cdc.kafkaP99, tuned.kafkaP99);
+      ratios.push({ name: `peers: our relay, CDC mode ÷ ${tuned.name}, commit→Kafka p99 at ${LATENCY_RATE}/s (${of}; < 1 = CDC relay faster)`, measured: `${fmtMs(cdc.kafkaP99.median)} ms`, reference: `${fmtMs(tuned.kafkaP99.median)} ms`, value: v });
+      parts.push(`commit → Kafka p99 ${fmtMs(cdc.kafkaP99.median)} vs ${fmtMs(tuned.kafkaP99.median)} ms = ${fmtRatio(v)}`);
+    }
+    if (cdc.consumerP99 && tuned.consumerP99) {
+      const v = div(cdc.consumerP99, tuned.consumerP99);
+      ratios.push({ name: `peers: our relay, CDC mode ÷ ${tuned.name}, commit→consumer p99 at ${LATENCY_RATE}/s (${of}; < 1 = CDC relay faster)`, measured: `${fmtMs(cdc.consumerP99.median)} ms`, reference: `${fmtMs(tuned.consumerP99.median)} ms`, value: v });
+      parts.push(`commit → consumer p99 ${fmtMs(cdc.consumerP99.median)} vs ${fmtMs(tuned.consumerP99.median)} ms = ${fmtRatio(v)}`);
+    }
+    notes.push(`**Our relay in CDC mode ÷ Debezium tuned** (both stream the WAL through a pgoutput slot; ${of} each): ${parts.join('; ') || 'not measured — one of them produced no figure'}. Our relay (poll) ÷ our relay (CDC mode) is its row's "relay ÷ it" columns.`);
+  }
   if (relay?.drain && tuned?.drain) {
     const r = relay.drain.median / tuned.drain.median;
     notes.push(`**Goal (reported, not asserted): our relay's median drain ≥ ${DRAIN_GOAL}× Debezium tuned's** — ${fmtRate(relay.drain.median)} vs ${fmtRate(tuned.drain.median)} msg/s = ${fmtRatio(r)}×: ${r >= DRAIN_GOAL ? 'met' : 'not met'}.`);
@@ -122,6 +149,7 @@ export function summarizePeers(data: PeersData): SectionResult {
     `A race in ${n} interleaved repetition${n > 1 ? 's' : ''} (each: ${data.order.join(' → ')}; every contender's drain, then its latency run), so background load on the shared box lands on all of them; each figure is the median over the repetitions, with the spread (min–max) in brackets. The ratios divide medians.`,
     `Drain: the drain section's backlog (${w.rows.toLocaleString('en-US')} rows, ${w.keys} keys, ~${w.payloadBytes} B JSON, ${w.partitions} partitions; pg-transactional-outbox ${Math.min(w.rows, PGTO_MAX_DRAIN_ROWS).toLocaleString('en-US')} rows — it publishes one message per transaction, so a full backlog would take minutes per repetition; its rate is per message, so it compares). **Every contender's clock runs from its first message on the topic to the last** (the topic's high watermarks, polled every 50 ms; rate = the messages that arrived after the first sighting ÷ that time): start-up (our relay: startRelay(); a peer: registering the connector or starting the listener, up to its first message) is left out for all alike and reported apart in the notes (our relay's startRelay() → drained figure too).`,
     `Latency: the latency section's rig (bench/src/lib/latency-processes.ts) with each contender as the publisher: a writer child process commits one outbox row (the contender's own table) per transaction, ${l.ratePerSec}/s open loop (8 connections) for ${l.seconds} s, the first ${l.warmupSeconds} s left out; a consumer child that commits no offsets reads all ${l.partitions} partitions concurrently; both on one clock (CLOCK_MONOTONIC). The rig creates each run's topic with message.timestamp.type=LogAppendTime (the broker's auto-creation is off; Debezium's outbox event router writes to it through route.topic.replacement), so **commit → Kafka** = the broker's append time − COMMIT returned: the publisher's own latency, read without touching it; **commit → consumer** = when the message reached the consumer. Before the writer starts, our relay has logged "relay started" and each peer has published a probe row (its start-up is not measured). p50/p99 per run, then the median over the repetitions. "lost" = committed rows never seen in the latency runs (all repetitions). The latency section measures our relay the same way, so its figures compare with these.`,
+    `Our relay, CDC mode (RELAY_MODE=cdc, batch ${RELAY_BATCH}, its other settings the defaults; a slot and publication of its own per scratch database, dropped after each run): it reads the outbox's inserts from a pgoutput replication slot instead of the table. Drain as Debezium's: the slot is created first (the relay started once and stopped), the backlog is written into the WAL behind it, then the relay (in this process) starts and streams it, clocked from its first message on the topic to the last and audited like the polling relay's. Latency: the relay as its own process, its slot created before the writer's first row.`,
     `Our relay: batch ${RELAY_BATCH}, LISTEN/NOTIFY on, poll interval 1000 ms (its defaults), on a scratch database of the shared stack's PostgreSQL — in the drain in this process (startRelay()), in the latency runs as its own process (services/relay/src/main.ts). Each peer has its own PostgreSQL (the stack's binaries and settings + wal_level=logical) and runs on the stack's Kafka; Debezium in its Connect worker (JVM), pg-transactional-outbox's listener and producer in this process.`,
     `Debezium (defaults): nothing overridden — poll.interval.ms 500, max.batch.size 2048, max.queue.size 8192, the Connect worker's producer (acks=all, 1 request in flight, linger.ms 5, batch.size 16384). Debezium (tuned): ${describeSettings(DEBEZIUM_TUNED)} — poll.interval.ms is what its latency waits on at a few hundred events/s; the sources of each setting are in bench/src/peers/debezium-settings.ts. Both run on one Connect worker (a fresh connector, slot and topic per run).`,
   );
@@ -138,7 +166,7 @@ export function summarizePeers(data: PeersData): SectionResult {
     if (first) {
       for (const [what, o] of [['drain', first.drain], ['latency', first.latency]] as const) if (o.ran && o.notes) notes.push(...o.notes.map((x) => `${c.name} (repetition 1, ${what}): ${x}`));
     }
-    if (c.id !== 'relay' && c.latencyLost > 0) notes.push(`**${c.name} lost ${c.latencyLost} committed message(s)** in its latency runs (never on the topic) — a finding about the peer, not counted as the benchmark's own loss.`);
+    if (c.id !== 'relay' && c.id !== 'relay-cdc' && c.latencyLost > 0) notes.push(`**${c.name} lost ${c.latencyLost} committed message(s)** in its latency runs (never on the topic) — a finding about the peer, not counted as the benchmark's own loss.`);
   }
   for (const u of data.unavailable) notes.push(`**${u.name}** did not run: ${u.reason}`);
 
@@ -165,7 +193,7 @@ export function summarizePeers(data: PeersData): SectionResult {
     data,
     notes,
     // Ours: the relay's drain audit and latency runs. A peer's loss is a finding about the peer (in the notes).
-    lost: (relay?.drainLost ?? 0) + (relay?.latencyLost ?? 0),
+    lost: (relay?.drainLost ?? 0) + (relay?.latencyLost ?? 0) + (cdc?.drainLost ?? 0) + (cdc?.latencyLost ?? 0),
   };
 }
 
