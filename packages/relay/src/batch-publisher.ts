@@ -45,7 +45,8 @@ type SendResult = { ok: true } | { ok: false; refused: string } | { ok: false; a
 
 export interface BatchPublisherDeps {
   kafka: RelayPublisher;
-  store: RelayStore;
+  /** Where refusals are recorded (the rest of a store is the loop's business). */
+  store: Pick<RelayStore, 'recordFailures' | 'moveToDeadLetters'>;
   opts: Pick<ResolvedRelayOptions, 'topicFor' | 'maxAttempts' | 'retryBackoff' | 'attemptBackoff' | 'maxBatchBytes'>;
   log: Logger;
   metrics: RelayMetrics;

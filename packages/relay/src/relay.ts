@@ -23,6 +23,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, type RelayMetrics } from './metrics.ts';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
 import type { Blocker, RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
+import { reportBatch, reportPublished, sleepUntilStopDeadline, type ReportContext } from './relay-reports.ts';
 import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS, retryUntil } from './start-checks.ts';
 import { redactUrl } from './stores/postgres/session-check.ts';
 import { Wakeup } from './wakeup.ts';
@@ -323,14 +324,8 @@ class OutboxRelay implements Relay {
   }
 
   /** A retry backoff that ends early once stop()'s deadline has passed. */
-  private async sleep(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (this.stopping && Date.now() >= this.stopDeadline) return;
-      const left = Math.min(until, this.stopping ? this.stopDeadline : Infinity) - Date.now();
-      if (left <= 0) return;
-      await new Promise((r) => setTimeout(r, Math.min(left, 250)));
-    }
+  private sleep(ms: number): Promise<void> {
+    return sleepUntilStopDeadline(ms, () => (this.stopping ? this.stopDeadline : Infinity));
   }
 
   private noteDatabaseError(message: string, opts: { logged?: boolean } = {}): void {
@@ -341,10 +336,9 @@ class OutboxRelay implements Relay {
   }
 
   private onPublished(rows: OutboxRow[], topic: string): void {
-    this.counts.published += rows.length;
-    this.m.published.inc({ topic }, rows.length);
-    this.events.emit('published', { count: rows.length, topic, total: this.counts.published, ids: rows.map((r) => r.id) });
+    reportPublished(this.reports, rows, topic);
   }
+
 
   /**
    * Reads a batch of this instance's slots, skipping `exclude` (rows in flight or acknowledged but not yet deleted).
@@ -483,20 +477,13 @@ class OutboxRelay implements Relay {
     );
   }
 
-  private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {
-    this.counts.batches++;
-    this.counts.failed += o.failed.length;
-    this.counts.deadLettered += o.deadLettered.length;
-    this.m.batchDuration.observe(seconds);
-    for (const f of o.failed) {
-      this.log.warn({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error }, 'Kafka refused a message; it will be retried, its key waits');
-      this.events.emit('failed', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error });
-    }
-    for (const f of o.deadLettered) {
-      this.log.error({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error }, `message moved to ${this.options.tables.names.deadLetters}; its key is parked until it is replayed or discarded`);
-      this.events.emit('dead-lettered', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error });
-    }
-    this.log.debug({ rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, ms: Math.round(seconds * 1000) }, 'batch');
-    this.events.emit('batch', { rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, durationMs: seconds * 1000 });
+  /** What the shared reporting helpers (relay-reports.ts) update. */
+  private get reports(): ReportContext {
+    return { counts: this.counts, m: this.m, log: this.log, events: this.events };
   }
+
+  private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {
+    reportBatch(this.reports, rows, o, seconds, `message moved to ${this.options.tables.names.deadLetters}; its key is parked until it is replayed or discarded`);
+  }
+
 }

@@ -17,14 +17,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { OutboxRow } from '@dual-write/outbox';
 import { backoffDelay } from '../../backoff.ts';
-import { BatchPublisher, type BatchOutcome, type BatchPublisherDeps } from '../../batch-publisher.ts';
+import { BatchPublisher, type BatchOutcome } from '../../batch-publisher.ts';
 import { RelayError } from '../../errors.ts';
 import { startMetricsServer, type HealthReport, type MetricsServer } from '../../http-server.ts';
 import { createLogger } from '../../logger.ts';
 import { addCdcMetrics, createMetrics, type CdcMetrics, type RelayMetrics } from '../../metrics.ts';
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { Relay, RelayEvents, RelayStats } from '../../relay.ts';
-import type { Failure, OutboxStats, RelayCoordinator, RelayPublisher, RelayStore } from '../../seams.ts';
+import type { Failure, OutboxStats, RelayPublisher, RelayStore } from '../../seams.ts';
+import { reportBatch, reportPublished, sleepUntilStopDeadline, type ReportContext } from '../../relay-reports.ts';
 import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS } from '../../start-checks.ts';
 import { Wakeup } from '../../wakeup.ts';
 import { redactUrl } from '../postgres/session-check.ts';
@@ -116,37 +117,27 @@ class CdcRelay implements Relay {
     this.m = createMetrics(() => this.outboxStats());
     this.metrics = this.m.registry;
     this.cdc = addCdcMetrics(this.metrics, () => this.slotLag());
-    const count = (rows: OutboxRow[], topic: string) => {
-      this.counts.published += rows.length;
-      this.m.published.inc({ topic }, rows.length);
-      this.events.emit('published', { count: rows.length, topic, total: this.counts.published, ids: rows.map((r) => r.id) });
-    };
-    // Written for both shapes of BatchPublisherDeps (it is being reworked beside this mode): acknowledged rows
-    // arrive through onAcknowledged (then deleted off the publishing path, here too), or through
-    // store.deletePublished followed by onPublished.
-    const deps = {
+    this.batches = new BatchPublisher({
       kafka: this.kafka,
-      store: this.store(),
+      store: this.refusals(),
       opts: options,
       log,
       metrics: this.m,
       shouldAbandon: () => (this.stopping !== undefined && Date.now() >= this.stopDeadline) || !this.stream?.alive,
       mayPublish: () => this.stream?.alive === true,
       sleep: (ms: number) => this.sleep(ms),
+      // Acknowledged: the stream learns it, the rows count as published, and are deleted off the publishing path.
       onAcknowledged: (rows: OutboxRow[], topic: string) => {
         this.stream?.acknowledged(rows);
-        count(rows, topic);
+        reportPublished(this.reports, rows, topic);
         this.deleteSoon(rows);
       },
-      onPublished: count,
-      onDatabaseError: (error: string) => this.noteDatabaseError(error, { logged: true }),
       onKafkaUnavailable: (error: string, retryInMs: number, attempt: number) => {
         this.lastError = error;
         if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
         this.events.emit('kafka-unavailable', { error, retryInMs, attempt });
       },
-    };
-    this.batches = new BatchPublisher(deps as unknown as BatchPublisherDeps);
+    });
   }
 
   get instanceId(): string {
@@ -372,7 +363,7 @@ class CdcRelay implements Relay {
     if (batch.length === 0) return batch;
     const parked = await this.parkBehindDeadLetters(batch);
     if (parked.length === 0) return batch;
-    await this.store().moveToDeadLetters(parked);
+    await this.refusals().moveToDeadLetters(parked);
     const set = new Set(parked.map((p) => p.row));
     return batch.filter((r) => !set.has(r));
   }
@@ -430,21 +421,11 @@ class CdcRelay implements Relay {
 
   // ── what BatchPublisher needs of a store ───────────────────────────────────────────────────────────────────
 
-  private storeImpl: RelayStore | undefined;
+  private refusalsImpl: Pick<RelayStore, 'recordFailures' | 'moveToDeadLetters'> | undefined;
 
-  private store(): RelayStore {
-    const notUsed = (what: string) => () => Promise.reject(new Error(`${what} is not used in CDC mode`));
-    return (this.storeImpl ??= {
-      ping: () => this.pool.query('select 1').then(() => {}),
-      tablesExist: () => Promise.resolve(true),
-      fetchBatch: notUsed('fetchBatch'),
-      blockers: () => Promise.resolve([]),
-      countUnpublished: () => Promise.resolve(0),
-      deletePublished: async (rows) => {
-        this.stream?.acknowledged(rows);
-        await this.deleteAndSettle(rows);
-        return rows.length;
-      },
+  /** Where the batch publisher records refusals, in CDC mode. */
+  private refusals(): Pick<RelayStore, 'recordFailures' | 'moveToDeadLetters'> {
+    return (this.refusalsImpl ??= {
       // Kafka refused these: the attempt is counted in memory (a restart streams the row again and counts anew);
       // the row, and every later row of its key, waits for its backoff.
       recordFailures: (failures) => {
@@ -478,11 +459,6 @@ class CdcRelay implements Relay {
         if (invisible.size) await this.deleteFromOutbox(rows.filter((row) => invisible.has(row.position)));
         this.stream?.settle(rows);
       },
-      stats: () => this.outboxStats(),
-      coordinator: (): RelayCoordinator => {
-        throw new Error('CDC mode has no coordinator');
-      },
-      close: () => Promise.resolve(),
     });
   }
 
@@ -612,14 +588,8 @@ class CdcRelay implements Relay {
     };
   }
 
-  private async sleep(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      if (this.stopping && Date.now() >= this.stopDeadline) return;
-      const left = Math.min(until, this.stopping ? this.stopDeadline : Infinity) - Date.now();
-      if (left <= 0) return;
-      await new Promise((r) => setTimeout(r, Math.min(left, 250)));
-    }
+  private sleep(ms: number): Promise<void> {
+    return sleepUntilStopDeadline(ms, () => (this.stopping ? this.stopDeadline : Infinity));
   }
 
   private noteDatabaseError(message: string, opts: { logged?: boolean } = {}): void {
@@ -629,20 +599,13 @@ class CdcRelay implements Relay {
     this.events.emit('database-error', { error: message });
   }
 
-  private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {
-    this.counts.batches++;
-    this.counts.failed += o.failed.length;
-    this.counts.deadLettered += o.deadLettered.length;
-    this.m.batchDuration.observe(seconds);
-    for (const f of o.failed) {
-      this.log.warn({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error }, 'Kafka refused a message; it will be retried, its key waits');
-      this.events.emit('failed', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, attempts: f.attempts, error: f.error });
-    }
-    for (const f of o.deadLettered) {
-      this.log.error({ id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error }, `message moved to ${this.options.tables.names.deadLetters}; its key's later rows follow it there until it is replayed or discarded`);
-      this.events.emit('dead-lettered', { id: f.row.id, aggregateType: f.row.aggregatetype, aggregateId: f.row.aggregateid, error: f.error });
-    }
-    this.log.debug({ rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, ms: Math.round(seconds * 1000) }, 'batch');
-    this.events.emit('batch', { rows, published: o.published.length, failed: o.failed.length, deadLettered: o.deadLettered.length, parked: o.parked, durationMs: seconds * 1000 });
+  /** What the shared reporting helpers (relay-reports.ts) update. */
+  private get reports(): ReportContext {
+    return { counts: this.counts, m: this.m, log: this.log, events: this.events };
   }
+
+  private afterBatch(rows: number, o: BatchOutcome, seconds: number): void {
+    reportBatch(this.reports, rows, o, seconds, `message moved to ${this.options.tables.names.deadLetters}; its key's later rows follow it there until it is replayed or discarded`);
+  }
+
 }
