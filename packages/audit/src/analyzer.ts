@@ -3,13 +3,15 @@
  * partition, it finds ghosts, black holes, duplicates and order violations.
  */
 import { MessageReader, parseSequence, type FieldSource, type MessageLike } from './fields.ts';
-import type { BlackHole, Duplicate, Ghost, MessageLocation, OrderViolation, UnreadableMessage } from './report.ts';
+import type { BlackHole, Duplicate, Ghost, MessageLocation, OrderViolation, Premature, UnreadableMessage } from './report.ts';
 
 export interface AnalyzerSources {
   entityId: FieldSource;
   eventId: FieldSource;
   sequence: FieldSource | undefined;
   groupBy: FieldSource;
+  /** When set, messages appended more than this many ms before their row committed are premature; undefined: not checked. */
+  prematureSkewMs?: number;
 }
 
 export interface AnalyzerRow {
@@ -17,6 +19,8 @@ export interface AnalyzerRow {
   createdAt: string | null;
   /** Older than the grace period: it must have a message. */
   pastGrace: boolean;
+  /** When the row's transaction committed (epoch ms), when known. */
+  committedAtMs?: number | null;
 }
 
 export interface AnalysisResult {
@@ -32,6 +36,7 @@ export interface AnalysisResult {
   blackHoles: BlackHole[];
   duplicates: Duplicate[];
   orderViolations: OrderViolation[];
+  premature: Premature[];
   unreadableSample: UnreadableMessage[];
 }
 
@@ -44,6 +49,9 @@ export class Analyzer {
   private readonly rowsPastGrace = new Map<string, string | null>();
   private readonly rowsWithinGrace = new Set<string>();
   private readonly rowIds = new Set<string>();
+  /** Row id → commit time (epoch ms), only while the premature check runs. */
+  private readonly committedAt = new Map<string, number>();
+  private readonly premature: Premature[] = [];
   private rowCount = 0;
   private pastGraceCount = 0;
 
@@ -66,6 +74,7 @@ export class Analyzer {
     if (this.rowIds.has(row.id)) return; // a non-unique id column: one entity, however many rows
     this.rowIds.add(row.id);
     this.rowCount++;
+    if (this.sources.prematureSkewMs !== undefined && typeof row.committedAtMs === 'number') this.committedAt.set(row.id, row.committedAtMs);
     if (row.pastGrace) {
       this.pastGraceCount++;
       this.rowsPastGrace.set(row.id, row.createdAt);
@@ -74,8 +83,11 @@ export class Analyzer {
     }
   }
 
-  /** Messages of one partition must arrive in offset order (partitions may interleave). */
-  addMessage(partition: number, offset: number, message: MessageLike): void {
+  /**
+   * Messages of one partition must arrive in offset order (partitions may interleave). `appendedAtMs` is the
+   * broker's append time (LogAppendTime), needed by the premature check.
+   */
+  addMessage(partition: number, offset: number, message: MessageLike, appendedAtMs?: number): void {
     this.messageCount++;
     const reader = new MessageReader(message);
     const loc = { partition, offset };
@@ -95,12 +107,31 @@ export class Analyzer {
       this.rowsPastGrace.delete(entity.value);
       this.rowsWithinGrace.delete(entity.value);
       if (!this.rowIds.has(entity.value)) this.ghosts.push({ entityId: entity.value, eventId: eventId.ok ? eventId.value : undefined, ...loc });
+      else this.checkPremature(entity.value, eventId.ok ? eventId.value : undefined, loc, appendedAtMs);
     } else {
       this.unreadable++;
       if (this.unreadableSample.length < UNREADABLE_SAMPLE) this.unreadableSample.push({ ...loc, reason: entity.reason });
     }
 
     if (this.sources.sequence) this.checkOrder(reader, this.sources.sequence, loc);
+  }
+
+  private checkPremature(entityId: string, eventId: string | undefined, loc: MessageLocation, appendedAtMs: number | undefined): void {
+    const skew = this.sources.prematureSkewMs;
+    const committedAtMs = this.committedAt.get(entityId);
+    if (skew === undefined || committedAtMs === undefined || appendedAtMs === undefined || !Number.isFinite(appendedAtMs)) return;
+    // The broker's append time is a whole millisecond (truncated): the append happened within [t, t+1). Only a
+    // message whose whole millisecond ended before the commit certainly outran it.
+    if (appendedAtMs + 1 <= committedAtMs - skew) {
+      this.premature.push({
+        entityId,
+        eventId,
+        ...loc,
+        appendedAt: new Date(appendedAtMs).toISOString(),
+        committedAt: new Date(committedAtMs).toISOString(),
+        leadMs: Math.round((committedAtMs - appendedAtMs) * 1000) / 1000,
+      });
+    }
   }
 
   private checkOrder(reader: MessageReader, source: FieldSource, loc: MessageLocation): void {
@@ -140,6 +171,7 @@ export class Analyzer {
       blackHoles,
       duplicates,
       orderViolations: [...this.orderViolations].sort(byLocation),
+      premature: [...this.premature].sort(byLocation),
       unreadableSample: [...this.unreadableSample].sort(byLocation),
     };
   }

@@ -12,6 +12,9 @@ taken at start, and reports:
   black holes       rows older than the grace period that no message mentions
   duplicates        event ids delivered more than once
   order violations  per group, a sequence that goes down within a partition (only with --sequence)
+  premature         messages the broker appended before their row committed: a consumer reading at once
+                    found no row (checked when the topic has message.timestamp.type=LogAppendTime and the
+                    database track_commit_timestamp=on; otherwise the report says it was not checked)
 
 Options (defaults in brackets; the lab's settings come from DATABASE_URL, KAFKA_BROKERS, ORDERS_TOPIC):
   --database-url <url>          PostgreSQL URL [DATABASE_URL, the direct URL]
@@ -27,6 +30,7 @@ Options (defaults in brackets; the lab's settings come from DATABASE_URL, KAFKA_
   --grace-ms <ms>               rows younger than this are not black holes yet [${DEFAULTS.graceMs}]
   --connect-timeout-ms <ms>     give up connecting after this long [${DEFAULTS.connectTimeoutMs}]
   --idle-timeout-ms <ms>        give up when reading stalls this long [${DEFAULTS.idleTimeoutMs}]
+  --clock-skew-ms <ms>          premature only when appended more than this before the commit [${DEFAULTS.clockSkewMs}]
   --limit <n>                   entries listed per finding in the table output [20]
   --json                        print the full report as JSON on stdout
   --quiet                       no progress lines on stderr
@@ -51,7 +55,7 @@ export interface CliArgs {
 }
 
 const FLAG_TO_OPTION = Object.fromEntries(Object.entries(OPTION_FLAGS).map(([option, flag]) => [flag.slice(2), option])) as Record<string, keyof AuditOptions>;
-const NUMERIC: ReadonlySet<keyof AuditOptions> = new Set(['graceMs', 'connectTimeoutMs', 'idleTimeoutMs']);
+const NUMERIC: ReadonlySet<keyof AuditOptions> = new Set(['graceMs', 'connectTimeoutMs', 'idleTimeoutMs', 'clockSkewMs']);
 
 function usage(message: string): DwError {
   return new DwError('DW_CONFIG_INVALID', message, 'Run with --help for the flags and their formats.');

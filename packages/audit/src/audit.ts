@@ -3,16 +3,17 @@
  *  1. connect to both (fast failure when unreachable; the table, its columns and the topic must exist),
  *  2. take every partition's low/high offsets, and the grace cutoff from the database's clock at that moment,
  *  3. read the rows (one read-only snapshot), then every partition from low up to that high watermark,
- *  4. compare: ghosts, black holes, duplicates, order violations.
+ *  4. compare: ghosts, black holes, duplicates, order violations, and — when the broker's append times and the
+ *     rows' commit times are both known — messages that were readable before their row committed (premature).
  * Rows are read after the offsets are taken, so a message below the watermark had its row's chance to commit.
  */
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import { Analyzer } from './analyzer.ts';
-import { connectDatabase, graceCutoff, readRows, resolveTable } from './database.ts';
+import { commitTimesUnavailable, connectDatabase, graceCutoff, readRows, resolveTable } from './database.ts';
 import { describeFieldSource } from './fields.ts';
-import { connectAdmin, createKafka, readTopic, snapshotOffsets } from './kafka.ts';
+import { connectAdmin, createKafka, readTopic, snapshotOffsets, topicTimestampType } from './kafka.ts';
 import { redactUrl, resolveAuditOptions, type AuditOptions } from './options.ts';
-import type { AuditReport, PartitionRead } from './report.ts';
+import type { AuditReport, PartitionRead, PrematureCheck } from './report.ts';
 
 export interface AuditProgress {
   phase: 'connected' | 'offsets' | 'rows' | 'messages' | 'partition' | 'done';
@@ -42,13 +43,14 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
   const p = { rows: 0, messages: 0, messagesExpected: 0, partitionsDone: 0, partitions: 0 };
   const progress = (phase: AuditProgress['phase'], text: string) => ctx.onProgress?.({ phase, text, ...p });
 
-  const analyzer = new Analyzer({ entityId: opts.entityId, eventId: opts.eventId, sequence: opts.sequence, groupBy: opts.groupBy });
   const db = await connectDatabase(opts.databaseUrl, opts.connectTimeoutMs);
   try {
     const table = await resolveTable(db, opts.table, opts.idColumn, opts.createdAtColumn);
     const kafka = ctx.kafka ?? createKafka(opts.brokers, opts.connectTimeoutMs);
     const admin = await connectAdmin(kafka, opts.brokers, opts.topic);
     try {
+      const prematureCheck = await checkPremature(admin, opts.topic, await commitTimesUnavailable(db, table), opts.clockSkewMs);
+      const analyzer = new Analyzer({ entityId: opts.entityId, eventId: opts.eventId, sequence: opts.sequence, groupBy: opts.groupBy, prematureSkewMs: prematureCheck.checked ? opts.clockSkewMs : undefined });
       progress('connected', `connected: table ${table.name}, topic ${opts.topic}`);
 
       const offsets = await snapshotOffsets(admin, opts.brokers, opts.topic);
@@ -64,7 +66,7 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
           rowsReported = n;
           progress('rows', `read ${n} rows`);
         }
-      });
+      }, prematureCheck.checked);
       progress('rows', `read ${p.rows} rows from ${table.name}`);
 
       const partitions: PartitionRead[] = await readTopic({
@@ -75,7 +77,7 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
         partitions: offsets,
         idleTimeoutMs: opts.idleTimeoutMs,
         onMessage: (partition, offset, message) => {
-          analyzer.addMessage(partition, offset, message);
+          analyzer.addMessage(partition, offset, message, Number(message.timestamp));
           p.messages++;
           if (p.messages % every === 0) progress('messages', `read ${p.messages} of ≤${p.messagesExpected} messages`);
         },
@@ -122,12 +124,15 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
           duplicates: r.duplicates.length,
           extraDeliveries: r.duplicates.reduce((n, d) => n + d.count - 1, 0),
           orderViolations: r.orderViolations.length,
+          premature: r.premature.length,
         },
         partitions,
         ghosts: r.ghosts,
         blackHoles: r.blackHoles,
         duplicates: r.duplicates,
         orderViolations: r.orderViolations,
+        prematureCheck,
+        premature: r.premature,
         unreadableSample: r.unreadableSample,
       };
       progress('done', `audit done in ${report.durationMs} ms`);
@@ -138,4 +143,14 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
   } finally {
     await db.end().catch(() => {});
   }
+}
+
+/** The premature check needs both clocks' facts: the broker's append times and the rows' commit times. */
+async function checkPremature(admin: Admin, topic: string, noCommitTimes: string | undefined, skewMs: number): Promise<PrematureCheck> {
+  const type = await topicTimestampType(admin, topic);
+  const missing: string[] = [];
+  if (type !== 'LogAppendTime') missing.push(`the topic's messages carry ${type ?? 'an unknown'} timestamps, not the broker's append time: set message.timestamp.type=LogAppendTime on ${topic}`);
+  if (noCommitTimes) missing.push(noCommitTimes);
+  if (missing.length) return { checked: false, reason: `not checked: ${missing.join('; ')}` };
+  return { checked: true, reason: `the broker's append time (LogAppendTime) vs the row's commit time (track_commit_timestamp)${skewMs ? `, allowing ${skewMs} ms of clock skew` : ''}` };
 }

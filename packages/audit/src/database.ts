@@ -14,6 +14,8 @@ export interface ResolvedTable {
   name: string;
   idColumnSql: string;
   createdAtColumnSql: string;
+  /** A plain or partitioned table (its rows carry the xmin of the transaction that wrote them); not a view. */
+  hasRowVersions: boolean;
 }
 
 interface PgError {
@@ -49,10 +51,10 @@ export async function connectDatabase(url: string, timeoutMs: number): Promise<p
 
 /** Finds the table (schema-qualified or on the search_path) and checks both columns exist. */
 export async function resolveTable(client: pg.Client, table: string, idColumn: string, createdAtColumn: string): Promise<ResolvedTable> {
-  let found: { oid: number; schema: string; name: string } | undefined;
+  let found: { oid: number; schema: string; name: string; kind: string } | undefined;
   try {
-    const { rows } = await client.query<{ oid: number; schema: string; name: string }>(
-      `select c.oid::int as oid, n.nspname as schema, c.relname as name
+    const { rows } = await client.query<{ oid: number; schema: string; name: string; kind: string }>(
+      `select c.oid::int as oid, n.nspname as schema, c.relname as name, c.relkind::text as kind
          from pg_class c join pg_namespace n on n.oid = c.relnamespace
         where c.oid = to_regclass($1) and c.relkind in ('r', 'p', 'v', 'm', 'f')`,
       [table],
@@ -96,7 +98,18 @@ export async function resolveTable(client: pg.Client, table: string, idColumn: s
     throw new DwError('DW_CONFIG_INVALID', `Audit option createdAtColumn (${OPTION_FLAGS.createdAtColumn}) = "${createdAt.name}" is a ${createdAt.type} column, not a timestamp.`, candidates.length ? `Pass ${OPTION_FLAGS.createdAtColumn} with a timestamp column of ${tableName}: ${candidates.join(', ')}.` : `${tableName} has no timestamp column; the black-hole grace period needs one.`, { option: 'createdAtColumn', value: createdAt.name });
   }
   const q = (s: string) => client.escapeIdentifier(s);
-  return { sql: `${q(found.schema)}.${q(found.name)}`, name: tableName, idColumnSql: q(id.name), createdAtColumnSql: q(createdAt.name) };
+  return { sql: `${q(found.schema)}.${q(found.name)}`, name: tableName, idColumnSql: q(id.name), createdAtColumnSql: q(createdAt.name), hasRowVersions: found.kind === 'r' || found.kind === 'p' };
+}
+
+/**
+ * Whether the rows' commit times can be read: PostgreSQL records them only with track_commit_timestamp = on
+ * (a restart setting), and only a table's rows carry the writing transaction (xmin). Undefined when they can.
+ */
+export async function commitTimesUnavailable(client: pg.Client, table: ResolvedTable): Promise<string | undefined> {
+  const { rows } = await client.query<{ on: string }>(`select current_setting('track_commit_timestamp') as on`);
+  if (rows[0]?.on !== 'on') return 'the database does not record commit times: set track_commit_timestamp = on (postgresql.conf, then restart)';
+  if (!table.hasRowVersions) return `${table.name} is not a table (a view has no commit time per row)`;
+  return undefined;
 }
 
 /** The database's clock now, minus the grace period: rows created before it must have a message. */
@@ -105,8 +118,11 @@ export async function graceCutoff(client: pg.Client, graceMs: number): Promise<D
   return rows[0]!.cutoff;
 }
 
-/** Streams every row (id as text, created-at, past the cutoff or not) in batches, in one read-only snapshot. */
-export async function readRows(client: pg.Client, table: ResolvedTable, cutoff: Date, onRow: (row: AnalyzerRow) => void, onBatch: (rowsSoFar: number) => void, batchSize = 10_000): Promise<number> {
+/**
+ * Streams every row (id as text, created-at, past the cutoff or not, and with `commitTimes` when its transaction
+ * committed) in batches, in one read-only snapshot.
+ */
+export async function readRows(client: pg.Client, table: ResolvedTable, cutoff: Date, onRow: (row: AnalyzerRow) => void, onBatch: (rowsSoFar: number) => void, commitTimes = false, batchSize = 10_000): Promise<number> {
   let total = 0;
   await client.query('begin isolation level repeatable read read only');
   try {
@@ -114,14 +130,15 @@ export async function readRows(client: pg.Client, table: ResolvedTable, cutoff: 
       `declare dw_audit_rows no scroll cursor for
          select ${table.idColumnSql}::text as id,
                 ${table.createdAtColumnSql}::timestamptz as created_at,
-                (${table.createdAtColumnSql} is null or ${table.createdAtColumnSql}::timestamptz < $1::timestamptz) as past_grace
+                (${table.createdAtColumnSql} is null or ${table.createdAtColumnSql}::timestamptz < $1::timestamptz) as past_grace,
+                ${commitTimes ? 'extract(epoch from pg_xact_commit_timestamp(xmin)) * 1000' : 'null'}::double precision as committed_ms
            from ${table.sql}
           where ${table.idColumnSql} is not null`,
       [cutoff],
     );
     for (;;) {
-      const { rows } = await client.query<{ id: string; created_at: Date | null; past_grace: boolean }>(`fetch forward ${batchSize} from dw_audit_rows`);
-      for (const r of rows) onRow({ id: r.id, createdAt: r.created_at ? r.created_at.toISOString() : null, pastGrace: r.past_grace });
+      const { rows } = await client.query<{ id: string; created_at: Date | null; past_grace: boolean; committed_ms: number | null }>(`fetch forward ${batchSize} from dw_audit_rows`);
+      for (const r of rows) onRow({ id: r.id, createdAt: r.created_at ? r.created_at.toISOString() : null, pastGrace: r.past_grace, committedAtMs: r.committed_ms });
       total += rows.length;
       if (rows.length) onBatch(total);
       if (rows.length < batchSize) break;

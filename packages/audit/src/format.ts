@@ -47,6 +47,9 @@ export function formatReport(report: AuditReport, opts: FormatOptions = {}): str
         report.orderChecked
           ? ['order violations', String(c.orderViolations), `messages whose ${s.sequence} is lower than the previous one of the same ${s.groupBy} in the partition`]
           : ['order violations', '-', 'not checked: no sequence source (--sequence)'],
+        report.prematureCheck.checked
+          ? ['premature', String(c.premature), 'messages appended before their row committed (a consumer reading at once found no row)']
+          : ['premature', '-', report.prematureCheck.reason],
       ],
       [false, true, false],
     ),
@@ -56,6 +59,7 @@ export function formatReport(report: AuditReport, opts: FormatOptions = {}): str
   out.push(...section('Black holes — rows no message mentions', report.blackHoles, c.blackHoles, limit, ['id', 'created at'], (b) => [b.id, b.createdAt ?? 'null'], [false, false]));
   out.push(...section('Duplicates — event ids delivered more than once', report.duplicates, c.duplicates, limit, ['event id', 'count', 'deliveries (partition:offset)'], (d) => [d.eventId, String(d.count), d.deliveries.map((l) => `${l.partition}:${l.offset}`).join(' ')], [false, true, false]));
   out.push(...section('Order violations — sequence went down', report.orderViolations, c.orderViolations, limit, ['key', 'partition', 'offset', 'sequence', 'after offset', 'with sequence'], (v) => [v.key, String(v.partition), String(v.offset), v.sequence, String(v.previousOffset), v.previousSequence], [false, true, true, true, true, true]));
+  out.push(...section('Premature — messages readable before their row committed', report.premature, c.premature, limit, ['entity id', 'event id', 'partition', 'offset', 'lead (ms)'], (m) => [m.entityId, m.eventId ?? '-', String(m.partition), String(m.offset), m.leadMs.toFixed(1)], [false, false, true, true, true]));
   if (c.unreadable) {
     out.push(...section(`Unreadable — no entity id at ${s.entityId}`, report.unreadableSample, c.unreadable, Math.min(limit, report.unreadableSample.length), ['partition', 'offset', 'reason'], (u) => [String(u.partition), String(u.offset), u.reason], [true, true, false]));
   }
@@ -67,6 +71,7 @@ export function formatReport(report: AuditReport, opts: FormatOptions = {}): str
       c.blackHoles && plural(c.blackHoles, 'black hole'),
       c.duplicates && plural(c.duplicates, 'duplicate'),
       c.orderViolations && plural(c.orderViolations, 'order violation'),
+      c.premature && plural(c.premature, 'premature message'),
     ].filter(Boolean);
     out.push(`Result: DIVERGES — ${found.join(', ')} (${report.durationMs} ms)`);
   } else {

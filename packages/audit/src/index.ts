@@ -8,6 +8,8 @@ export {
   type BlackHole,
   type Duplicate,
   type OrderViolation,
+  type Premature,
+  type PrematureCheck,
   type UnreadableMessage,
   type MessageLocation,
   type PartitionRead,

@@ -4,7 +4,8 @@
  * throwaway consumer group that never commits, so no committed offset anywhere changes what is read.
  */
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
+// kafkajs is CommonJS: Node's ESM loader does not see ConfigResourceTypes as a named export, so it is read from the default one.
+import kafkajs, { Kafka, logLevel, type Admin, type KafkaMessage } from 'kafkajs';
 import { DwError } from '@dual-write/config';
 import { OPTION_FLAGS } from './options.ts';
 import type { PartitionRead } from './report.ts';
@@ -58,6 +59,20 @@ function topicHint(topic: string, topics: string[]): string {
   const shown = [...visible].sort((a, b) => common(b) - common(a) || a.localeCompare(b)).slice(0, 8);
   const more = visible.length > shown.length ? ` (and ${visible.length - shown.length} more)` : '';
   return `Check ${OPTION_FLAGS.topic}. Existing topics: ${shown.join(', ')}${more}.`;
+}
+
+/**
+ * The topic's `message.timestamp.type`: with LogAppendTime every message carries when the broker appended it
+ * (what the premature check needs); with CreateTime it carries whatever the producer set. Undefined when the
+ * broker would not say.
+ */
+export async function topicTimestampType(admin: Admin, topic: string): Promise<string | undefined> {
+  try {
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: kafkajs.ConfigResourceTypes.TOPIC, name: topic, configNames: ['message.timestamp.type'] }] });
+    return resources[0]?.configEntries.find((e) => e.configName === 'message.timestamp.type')?.configValue;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface PartitionOffsets {

@@ -32,6 +32,12 @@ export interface AuditOptions {
   connectTimeoutMs?: number;
   /** Give up when no partition makes progress for this long while reading the topic (default 30000). */
   idleTimeoutMs?: number;
+  /**
+   * The premature check (a message appended before its row committed) compares the broker's clock with the
+   * database's: a message counts only when it was appended more than this many ms before the commit (default 0,
+   * right when both run on one machine; set it to the skew between the two clocks otherwise).
+   */
+  clockSkewMs?: number;
 }
 
 export interface ResolvedAuditOptions {
@@ -48,6 +54,7 @@ export interface ResolvedAuditOptions {
   graceMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
+  clockSkewMs: number;
 }
 
 export const DEFAULTS = {
@@ -59,6 +66,7 @@ export const DEFAULTS = {
   graceMs: 5000,
   connectTimeoutMs: 3000,
   idleTimeoutMs: 30_000,
+  clockSkewMs: 0,
 } as const;
 
 /** Each option's command-line flag, so an error can name both. */
@@ -76,6 +84,7 @@ export const OPTION_FLAGS: Record<keyof AuditOptions, string> = {
   graceMs: '--grace-ms',
   connectTimeoutMs: '--connect-timeout-ms',
   idleTimeoutMs: '--idle-timeout-ms',
+  clockSkewMs: '--clock-skew-ms',
 };
 
 function invalid(option: keyof AuditOptions, value: unknown, expected: string, example: string): DwError {
@@ -171,6 +180,7 @@ export function resolveAuditOptions(input: AuditOptions): ResolvedAuditOptions {
     graceMs: wholeNumber(o, 'graceMs', 0, DEFAULTS.graceMs, '5000'),
     connectTimeoutMs: wholeNumber(o, 'connectTimeoutMs', 1, DEFAULTS.connectTimeoutMs, '3000'),
     idleTimeoutMs: wholeNumber(o, 'idleTimeoutMs', 1, DEFAULTS.idleTimeoutMs, '30000'),
+    clockSkewMs: wholeNumber(o, 'clockSkewMs', 0, DEFAULTS.clockSkewMs, '50'),
   };
 }
 

@@ -35,6 +35,29 @@ export interface OrderViolation extends MessageLocation {
   previousSequence: string;
 }
 
+/**
+ * A message the broker appended before its row's transaction committed: for that long the message was readable
+ * and the row was not, so a consumer that looked it up at once found nothing ("the message outran its commit").
+ * Unlike a ghost, the row exists now.
+ */
+export interface Premature extends MessageLocation {
+  entityId: string;
+  eventId: string | undefined;
+  /** When the broker appended the message (the topic's LogAppendTime), ISO 8601. */
+  appendedAt: string;
+  /** When the row's transaction committed (pg_xact_commit_timestamp), ISO 8601. */
+  committedAt: string;
+  /** committedAt − appendedAt: how long the message was readable before its row (ms). */
+  leadMs: number;
+}
+
+/** Whether the premature check ran, and if not, what it needs. */
+export interface PrematureCheck {
+  checked: boolean;
+  /** Why it did not run (what to set), or what it compared. */
+  reason: string;
+}
+
 /** A message the auditor could not read an entity id from (counted, never fatal). */
 export interface UnreadableMessage extends MessageLocation {
   reason: string;
@@ -76,6 +99,8 @@ export interface AuditCounts {
   /** Deliveries beyond the first, summed over every duplicated event id. */
   extraDeliveries: number;
   orderViolations: number;
+  /** Messages appended before their row committed (0 when the check did not run: see prematureCheck). */
+  premature: number;
 }
 
 export interface AuditReport {
@@ -108,12 +133,14 @@ export interface AuditReport {
   blackHoles: BlackHole[];
   duplicates: Duplicate[];
   orderViolations: OrderViolation[];
+  prematureCheck: PrematureCheck;
+  premature: Premature[];
   /** The first few unreadable messages (the full number is counts.unreadable). */
   unreadableSample: UnreadableMessage[];
 }
 
-/** True when the table and the topic disagree: any ghost, black hole, duplicate or order violation. */
+/** True when the table and the topic disagree: any ghost, black hole, duplicate, order violation or premature message. */
 export function reportDiverges(report: AuditReport): boolean {
   const c = report.counts;
-  return c.ghosts > 0 || c.blackHoles > 0 || c.duplicates > 0 || c.orderViolations > 0;
+  return c.ghosts > 0 || c.blackHoles > 0 || c.duplicates > 0 || c.orderViolations > 0 || c.premature > 0;
 }

@@ -28,7 +28,7 @@ describe('runAudit against the real PostgreSQL and Kafka', () => {
     expect(reportDiverges(report)).toBe(false);
     expect(report.counts).toEqual({
       rows: 6, rowsPastGrace: 5, pendingWithinGrace: 1, messages: 5, partitions: 4, unreadable: 0, withoutEventId: 0,
-      withoutSequence: 0, entities: 5, ghosts: 0, blackHoles: 0, duplicates: 0, extraDeliveries: 0, orderViolations: 0,
+      withoutSequence: 0, entities: 5, ghosts: 0, blackHoles: 0, duplicates: 0, extraDeliveries: 0, orderViolations: 0, premature: 0,
     });
     expect(report.partitions).toEqual([
       { partition: 0, low: 0, high: 2, messages: 2 },
@@ -155,6 +155,58 @@ describe('runAudit against the real PostgreSQL and Kafka', () => {
     expect(report.partitions).toEqual([{ partition: 0, low: 0, high: 4, messages: 1 }]); // aborted, abort marker, committed, commit marker
     expect(report.counts).toMatchObject({ messages: 1, ghosts: 0, blackHoles: 0, duplicates: 0 });
     expect(reportDiverges(report)).toBe(false);
+  });
+
+  it('ghost vs premature: a message sent inside a transaction that rolled back is a ghost; one sent inside a transaction that committed later is premature (it was readable before its row); one sent after COMMIT is neither', async () => {
+    const topic = await lab.topic('premature', 1, { 'message.timestamp.type': 'LogAppendTime' });
+    const pool = lab.pool();
+    await pool.query('create table early_orders (id text primary key, created_at timestamptz not null default now())');
+    const producer = lab.kafka().producer();
+    await producer.connect();
+    const send = (key: string) => producer.send({ topic, acks: -1, messages: [{ key, value: '{}', headers: { id: `e-${key}` } }] });
+    /** BEGIN → INSERT → send (acknowledged) → further work in the transaction → COMMIT or ROLLBACK. */
+    const sendInside = async (id: string, end: 'commit' | 'rollback') => {
+      const client = await pool.connect();
+      try {
+        await client.query('begin');
+        await client.query('insert into early_orders (id) values ($1)', [id]);
+        await send(id);
+        await client.query('select pg_sleep(0.005)'); // the transaction's further work, after Kafka's acknowledgement
+        await client.query(end);
+      } finally {
+        client.release();
+      }
+    };
+    try {
+      await sendInside('o-ghost', 'rollback'); // offset 0: the row never committed
+      await sendInside('o-early', 'commit'); //   offset 1: the row committed after the message was readable
+      await pool.query(`insert into early_orders (id) values ('o-after')`);
+      await send('o-after'); //                   offset 2: sent after COMMIT, like a relay
+    } finally {
+      await producer.disconnect();
+      await pool.end();
+    }
+
+    const report = await audit(options(lab, 'early_orders', topic));
+
+    expect(report.prematureCheck.checked).toBe(true);
+    expect(report.ghosts.map((g) => g.entityId)).toEqual(['o-ghost']);
+    expect(report.premature).toHaveLength(1);
+    expect(report.premature[0]).toMatchObject({ entityId: 'o-early', eventId: 'e-o-early', partition: 0, offset: 1 });
+    expect(report.premature[0]!.leadMs).toBeGreaterThanOrEqual(1);
+    expect(Date.parse(report.premature[0]!.committedAt)).toBeGreaterThan(Date.parse(report.premature[0]!.appendedAt));
+    expect(report.counts).toMatchObject({ ghosts: 1, premature: 1, blackHoles: 0, messages: 3 });
+    expect(reportDiverges(report)).toBe(true);
+    expect(formatReport(report)).toMatch(/Premature — messages readable before their row committed[\s\S]*o-early\s+e-o-early\s+0\s+1/);
+
+    // The same messages on a topic that keeps the producer's timestamps (CreateTime): the check cannot run, and says why.
+    const createTime = await lab.topic('premature-createtime', 1);
+    await produce(lab, createTime, [{ partition: 0, key: 'o-early', headers: { id: 'e-o-early' } }]);
+    const unchecked = await audit(options(lab, 'early_orders', createTime));
+    expect(unchecked.prematureCheck).toMatchObject({ checked: false });
+    expect(unchecked.prematureCheck.reason).toMatch(/message\.timestamp\.type=LogAppendTime/);
+    expect(unchecked.counts.premature).toBe(0);
+    expect(formatReport(unchecked)).toMatch(/premature\s+-\s+not checked/);
   });
 
   it('an empty table and an empty topic are consistent', async () => {

@@ -64,6 +64,10 @@ export const SETTINGS = {
     meaning: 'How POST /api/v1/orders writes when the request does not say: naive (Kafka send inside the DB transaction), naive-after-commit (commit, then send), outbox (order + outbox row in one transaction; the relay publishes).',
   },
   DB_POOL_MAX: { default: '5', meaning: 'Size of the order service’s database connection pool (small on purpose: pool exhaustion shows in seconds).' },
+  NOT_FOUND_RETRY_MS: {
+    default: '0',
+    meaning: 'Shipping and billing: how long to keep retrying an order callback that answered 404 before recording a ghost (0 = at once). Rescues a message that outran its commit; a true zombie still ends as a ghost, only later.',
+  },
   DB_POOL_ACQUIRE_TIMEOUT_MS: {
     default: '2000',
     meaning: 'How long a request waits for a free pool connection before Sequelize throws ConnectionAcquireTimeoutError.',
@@ -130,6 +134,12 @@ export interface HostPort {
   port: number;
 }
 
+/**
+ * Settings of the lab's orders topics. LogAppendTime: every message carries when the broker appended it, which
+ * the auditor compares with the row's commit time to find messages that outran their commit (premature).
+ */
+export const ORDERS_TOPIC_CONFIG: readonly { name: string; value: string }[] = [{ name: 'message.timestamp.type', value: 'LogAppendTime' }];
+
 export interface LabConfig {
   repoRoot: string;
   stackDir: string;
@@ -178,6 +188,10 @@ export interface LabConfig {
     poolAcquireTimeoutMs: number;
     faultInjection: boolean;
   };
+  downstream: {
+    /** NOT_FOUND_RETRY_MS: a 404 callback is retried this long before a ghost is recorded (0 = at once). */
+    notFoundRetryMs: number;
+  };
   relay: {
     /** HTTP port for /metrics and /health; 0 = a free port. */
     port: number;
@@ -222,6 +236,12 @@ function parsePort(name: string, value: string): number {
 function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || n < 1) throw invalid(name, value, 'a whole number greater than 0');
+  return n;
+}
+
+function parseNonNegativeInt(name: string, value: string): number {
+  const n = Number(value.trim());
+  if (!/^\d+$/.test(value.trim())) throw invalid(name, value, 'a whole number ≥ 0');
   return n;
 }
 
@@ -377,6 +397,9 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       poolMax: parsePositiveInt('DB_POOL_MAX', get('DB_POOL_MAX')),
       poolAcquireTimeoutMs: parsePositiveInt('DB_POOL_ACQUIRE_TIMEOUT_MS', get('DB_POOL_ACQUIRE_TIMEOUT_MS')),
       faultInjection: parseBool('FAULT_INJECTION', get('FAULT_INJECTION')),
+    },
+    downstream: {
+      notFoundRetryMs: parseNonNegativeInt('NOT_FOUND_RETRY_MS', get('NOT_FOUND_RETRY_MS')),
     },
     relay: {
       port: parsePortOrZero('RELAY_PORT', get('RELAY_PORT')),

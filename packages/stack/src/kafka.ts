@@ -7,8 +7,11 @@
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
-import { DwError, parseHostPort, type LabConfig } from '@dual-write/config';
+import kafkajs, { Kafka, logLevel } from 'kafkajs';
+
+// kafkajs is CommonJS: Node's ESM loader sees only some of its named exports, not this one.
+const { ConfigResourceTypes } = kafkajs;
+import { DwError, ORDERS_TOPIC_CONFIG, parseHostPort, type LabConfig } from '@dual-write/config';
 import type { Layout } from './layout.ts';
 import { isListening } from './net.ts';
 import { run, runningFromPidFile, runToLog, startDetached, stopFromPidFile, tailFile } from './process.ts';
@@ -100,7 +103,7 @@ export async function kafkaAnswers(brokers: string[]): Promise<boolean> {
   }
 }
 
-/** Creates the lab's topics if missing (auto-create is off on purpose). */
+/** Creates the lab's topics if missing (auto-create is off on purpose), with ORDERS_TOPIC_CONFIG; sets it on an older one. */
 export async function ensureTopics(config: LabConfig, progress: Progress): Promise<void> {
   const admin = kafkaAdmin(config.kafka.brokers);
   await admin.connect();
@@ -108,8 +111,15 @@ export async function ensureTopics(config: LabConfig, progress: Progress): Promi
     const existing = new Set(await admin.listTopics());
     const { name, partitions } = config.topics.orders;
     if (!existing.has(name)) {
-      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, configEntries: [...ORDERS_TOPIC_CONFIG] }], waitForLeaders: true });
       progress(`kafka: created topic ${name} (${partitions} partitions)`);
+      return;
+    }
+    const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name, configNames: ORDERS_TOPIC_CONFIG.map((c) => c.name) }] });
+    const current = new Map((resources[0]?.configEntries ?? []).map((e) => [e.configName, e.configValue]));
+    if (ORDERS_TOPIC_CONFIG.some((c) => current.get(c.name) !== c.value)) {
+      await admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.TOPIC, name, configEntries: [...ORDERS_TOPIC_CONFIG] }] });
+      progress(`kafka: topic ${name} set to ${ORDERS_TOPIC_CONFIG.map((c) => `${c.name}=${c.value}`).join(', ')}`);
     }
   } finally {
     await admin.disconnect();

@@ -35,8 +35,8 @@ export interface Lab {
   pool(opts?: { via?: 'direct' | 'proxy'; max?: number }): pg.Pool;
   /** A kafkajs client: direct to the broker, or through the `kafka` proxy. Producers/consumers/admins it makes are leak-tracked. */
   kafka(opts?: { via?: 'direct' | 'proxy'; clientId?: string } & Partial<KafkaConfig>): Kafka;
-  /** Creates (once) and returns a topic name unique to this file. */
-  topic(base: string, partitions?: number): Promise<string>;
+  /** Creates (once) and returns a topic name unique to this file; `configs` are topic settings, e.g. { 'message.timestamp.type': 'LogAppendTime' }. */
+  topic(base: string, partitions?: number, configs?: Record<string, string>): Promise<string>;
 }
 
 function slugFromTestFile(): string {
@@ -89,13 +89,14 @@ export function useLab(opts: LabOptions = {}): Lab {
         },
       });
     },
-    async topic(base, partitions = 3) {
+    async topic(base, partitions = 3, configs = {}) {
       const name = `t.${state.id}.${base}`;
       if (!state.topics.has(name)) {
         const admin = new Kafka({ clientId: 'testkit', brokers: config.kafka.brokers, logLevel: logLevel.NOTHING }).admin();
         await admin.connect();
         try {
-          await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1 }], waitForLeaders: true });
+          const configEntries = Object.entries(configs).map(([key, value]) => ({ name: key, value }));
+          await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, ...(configEntries.length ? { configEntries } : {}) }], waitForLeaders: true });
         } finally {
           await admin.disconnect();
         }

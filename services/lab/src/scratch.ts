@@ -1,7 +1,7 @@
 /** A run's own database and topic, recreated each time, and clean proxies to start from. */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { withDatabase, type LabConfig } from '@dual-write/config';
+import { ORDERS_TOPIC_CONFIG, withDatabase, type LabConfig } from '@dual-write/config';
 import { ToxicHelper } from '@dual-write/faults';
 
 /** A run that was killed mid-scenario could not undo its toxic: start from clean proxies. */
@@ -34,7 +34,7 @@ export async function recreateDatabaseAndTopic(config: LabConfig, database: stri
       // Deletion is asynchronous: wait until the name is free before creating it again.
       for (let i = 0; i < 100 && (await kafkaAdmin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
     }
-    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, replicationFactor: 1 }], waitForLeaders: true });
+    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, replicationFactor: 1, configEntries: [...ORDERS_TOPIC_CONFIG] }], waitForLeaders: true });
   } finally {
     await kafkaAdmin.disconnect();
   }
