@@ -17,7 +17,7 @@ const script = (name: string) => path.resolve(HERE, '..', `${name}.js`);
 /** The order service as it answers: 400/413 with a code for a malformed body, 201 for a valid one. */
 function service(req: StubRequest): StubResponseInit {
   const body = req.body ?? '';
-  if (body.length > 64 * 1024) return { status: 413, body: JSON.stringify({ code: 'DW_VALIDATION' }) };
+  if (body.length > 64 * 1024) return { status: 413, body: JSON.stringify({ code: 'DW_BODY_TOO_LARGE' }) };
   try {
     const o = JSON.parse(body) as { customerId?: unknown };
     if (typeof o.customerId === 'string' && /^[A-Za-z0-9._@-]+$/.test(o.customerId)) return { status: 201, body: JSON.stringify({ order: { id: 'o1' }, eventId: 'e1' }) };

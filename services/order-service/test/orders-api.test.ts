@@ -83,7 +83,7 @@ describe('POST /api/v1/orders (naive)', () => {
     expect(bad.json().code).toBe('DW_VALIDATION');
     const huge = await app.fastify.inject({ method: 'POST', url: '/api/v1/orders', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ customerId: 'a', items: [], pad: 'x'.repeat(70_000) }) });
     expect(huge.statusCode).toBe(413);
-    expect(huge.json()).toMatchObject({ code: 'DW_VALIDATION', hint: expect.stringMatching(/smaller body/) });
+    expect(huge.json()).toMatchObject({ code: 'DW_BODY_TOO_LARGE', hint: expect.stringMatching(/smaller body/) });
   });
 });
 
@@ -105,6 +105,7 @@ describe('unrelated endpoints', () => {
     expect(ok.json().token).toMatch(/^[0-9a-f]{32}$/);
     const wrong = await app.fastify.inject({ method: 'POST', url: '/api/v1/login', payload: { email: 'demo@example.com', password: 'nope' } });
     expect(wrong.statusCode).toBe(401);
+    expect(wrong.json()).toMatchObject({ code: 'DW_UNAUTHORIZED', message: 'Wrong email or password.', hint: expect.any(String) });
   });
 
   it('searches products by name or sku, treating % and _ literally', async () => {

@@ -6,9 +6,11 @@ import { createOrderBodySchema, newOrderCreated, type CreateOrderBody } from '..
 import { writeOrder, type WriteOutcome } from '../orders/write-order.ts';
 import type { OrderRow } from '../db/database.ts';
 import type { ServiceContext } from '../service-context.ts';
+import { BODY_ERRORS, errorResponses } from './error-schema.ts';
 
 export const orderSchema = {
   type: 'object',
+  required: ['id', 'customerId', 'items', 'totalCents', 'status', 'strategy', 'createdAt'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     customerId: { type: 'string' },
@@ -19,8 +21,6 @@ export const orderSchema = {
     createdAt: { type: 'string', format: 'date-time' },
   },
 } as const;
-
-const errorSchema = { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, hint: { type: 'string' } } } as const;
 
 export function toOrderJson(row: OrderRow) {
   return {
@@ -37,7 +37,9 @@ export function toOrderJson(row: OrderRow) {
 /** The responses of POST /api/v1/orders (the benchmark's DB-only route answers the same). */
 export const createOrderResponseSchema = {
   201: {
+    description: 'The order was written (and, depending on the strategy, published or outboxed).',
     type: 'object',
+    required: ['order', 'eventId', 'published', 'outboxed', 'kafka'],
     properties: {
       order: orderSchema,
       eventId: { type: 'string' },
@@ -46,8 +48,7 @@ export const createOrderResponseSchema = {
       kafka: { type: ['object', 'null'], properties: { topic: { type: 'string' }, partition: { type: 'integer' }, offset: { type: 'string' } } },
     },
   },
-  400: errorSchema,
-  503: errorSchema,
+  ...errorResponses(...BODY_ERRORS, 503),
 } as const;
 
 /** The 201 body for an order written with `strategy` (what its row's `strategy` column says). */
@@ -91,7 +92,7 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
       schema: {
         summary: 'Read an order (downstream services call this back)',
         params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
-        response: { 200: orderSchema, 400: errorSchema, 404: errorSchema },
+        response: { 200: { ...orderSchema, description: 'The order.' }, ...errorResponses(400, 404, 503) },
       },
     },
     async (request, reply) => {

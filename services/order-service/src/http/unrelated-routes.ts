@@ -8,6 +8,7 @@ import sequelizePkg from 'sequelize';
 import { DwError } from '@dual-write/config';
 import { verifyPassword } from '@dual-write/schema';
 import type { ServiceContext } from '../service-context.ts';
+import { BODY_ERRORS, errorResponses } from './error-schema.ts';
 
 const { QueryTypes } = sequelizePkg;
 
@@ -22,6 +23,17 @@ export function registerUnrelatedRoutes(app: FastifyInstance, ctx: ServiceContex
           additionalProperties: false,
           required: ['email', 'password'],
           properties: { email: { type: 'string', minLength: 3, maxLength: 200 }, password: { type: 'string', minLength: 1, maxLength: 200 } },
+          // The demo user: Schemathesis' examples phase logs in with it, so the 200 is checked too.
+          examples: [{ email: 'demo@example.com', password: 'demo-password' }],
+        },
+        response: {
+          200: {
+            description: 'Logged in.',
+            type: 'object',
+            required: ['token', 'email'],
+            properties: { token: { type: 'string', pattern: '^[0-9a-f]{32}$' }, email: { type: 'string' } },
+          },
+          ...errorResponses(...BODY_ERRORS, 401, 503),
         },
       },
     },
@@ -32,7 +44,7 @@ export function registerUnrelatedRoutes(app: FastifyInstance, ctx: ServiceContex
       });
       const hash = rows[0]?.password_hash;
       if (!hash || !verifyPassword(request.body.password, hash)) {
-        return reply.code(401).send(new DwError('DW_VALIDATION', 'Wrong email or password.', 'The demo user is demo@example.com / demo-password.').toJSON());
+        return reply.code(401).send(new DwError('DW_UNAUTHORIZED', 'Wrong email or password.', 'The demo user is demo@example.com / demo-password.').toJSON());
       }
       return reply.send({ token: randomBytes(16).toString('hex'), email: request.body.email });
     },
@@ -43,7 +55,22 @@ export function registerUnrelatedRoutes(app: FastifyInstance, ctx: ServiceContex
     {
       schema: {
         summary: 'Search products by name or sku',
-        querystring: { type: 'object', additionalProperties: false, properties: { q: { type: 'string', maxLength: 100 } } },
+        querystring: { type: 'object', additionalProperties: false, properties: { q: { type: 'string', maxLength: 100, examples: ['book'] } } },
+        response: {
+          200: {
+            description: 'At most 50 products whose name or sku contains q (case-insensitive), by sku.',
+            type: 'object',
+            required: ['products'],
+            properties: {
+              products: {
+                type: 'array',
+                maxItems: 50,
+                items: { type: 'object', required: ['sku', 'name', 'priceCents'], properties: { sku: { type: 'string' }, name: { type: 'string' }, priceCents: { type: 'integer' } } },
+              },
+            },
+          },
+          ...errorResponses(400, 503),
+        },
       },
     },
     async (request, reply) => {

@@ -37,6 +37,7 @@ export const createOrderBodySchema = {
     },
     strategy: { type: 'string', enum: [...WRITE_STRATEGIES] },
   },
+  examples: [{ customerId: 'alice', items: [{ sku: 'BOOK-001', qty: 2, priceCents: 4599 }] }],
 } as const;
 
 export function totalCents(items: OrderItem[]): number {
