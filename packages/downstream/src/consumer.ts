@@ -13,6 +13,7 @@ import { ConsumerStoppingError, handleMessage } from './handle-message.ts';
 import { HandledTracker, type DownstreamEvents, type DownstreamStats, type HandledTarget } from './handled-tracker.ts';
 import { redactUrl, resolveOptions, type DownstreamConsumerOptions, type ResolvedOptions } from './options.ts';
 import { backoffDelayMs } from './retry.ts';
+import { traceEffect, traceProcess } from './tracing.ts';
 
 export interface DownstreamConsumer {
   readonly name: string;
@@ -49,15 +50,19 @@ export async function startDownstreamConsumer(options: DownstreamConsumerOptions
   let restartTimer: NodeJS.Timeout | undefined;
   let restarts = 0;
 
+  // Traced (tracing.ts: a `process` span per message continuing its trace, the effect's span): no-ops without an SDK.
+  const recordEffect = traceEffect(o.name, o.recordEffect);
   const run = async (c: Consumer) => {
     await c.connect();
     await c.subscribe({ topics: [o.topic], fromBeginning: o.fromBeginning });
     await c.run({
       partitionsConsumedConcurrently: o.concurrency,
       eachMessage: ({ topic, partition, message, heartbeat }) =>
-        handleMessage(
-          { name: o.name, pool, recordEffect: o.recordEffect, orderServiceUrl: o.orderServiceUrl, callbackTimeoutMs: o.callbackTimeoutMs, backoff: o.backoff, tracker, log: o.log, signal: stopping.signal },
-          { topic, partition, message, heartbeat },
+        traceProcess(o, { topic, partition, message, heartbeat }, () =>
+          handleMessage(
+            { name: o.name, pool, recordEffect, orderServiceUrl: o.orderServiceUrl, callbackTimeoutMs: o.callbackTimeoutMs, backoff: o.backoff, notFoundRetryMs: o.notFoundRetryMs, tracker, log: o.log, signal: stopping.signal },
+            { topic, partition, message, heartbeat },
+          ),
         ),
     });
   };

@@ -21,6 +21,7 @@ import { approximateSize, toKafkaMessage } from './kafka-message.ts';
 import type { RelayMetrics } from './metrics.ts';
 import type { ResolvedRelayOptions } from './options.ts';
 import type { Failure, OutgoingMessage, RelayPublisher, RelayStore } from './seams.ts';
+import { PublishSpans } from './tracing.ts';
 
 export interface BatchOutcome {
   published: OutboxRow[];
@@ -67,9 +68,20 @@ const keyOf = (row: OutboxRow) => `${row.aggregatetype}\u0000${row.aggregateid}`
 const TOPIC_NAME = /^[A-Za-z0-9._-]{1,249}$/;
 
 export class BatchPublisher {
+  /** A `publish` span per row (tracing.ts): no-ops unless the application registered an OpenTelemetry SDK. */
+  private readonly spans = new PublishSpans();
+
   constructor(private readonly d: BatchPublisherDeps) {}
 
   async publish(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
+    try {
+      return await this.publishRows(rows);
+    } finally {
+      this.spans.endUnfinished(rows);
+    }
+  }
+
+  private async publishRows(rows: readonly OutboxRow[]): Promise<BatchOutcome> {
     const outcome: BatchOutcome = { published: [], failed: [], deadLettered: [], parked: 0, abandoned: false, refusals: 0 };
     const refused: Failure[] = [];
     const blocked = new Set<string>();
@@ -77,6 +89,7 @@ export class BatchPublisher {
       outcome.refusals++;
       refused.push({ row, error });
       blocked.add(keyOf(row));
+      this.spans.end(row, error);
     };
 
     // Topic of every row, and the partition count of every topic (waiting out a Kafka outage here too).
@@ -116,6 +129,7 @@ export class BatchPublisher {
       }
       const partition = this.d.kafka.partitionFor(topic, row.aggregateid, count);
       const message = toKafkaMessage(row, partition);
+      this.spans.start(row, topic, message);
       const id = `${topic}\u0000${partition}`;
       let g = groups.get(id);
       if (!g) groups.set(id, (g = { topic, items: [] }));
@@ -165,6 +179,7 @@ export class BatchPublisher {
 
   private acknowledged(topic: string, items: Outgoing[], into: { published: OutboxRow[] }): void {
     const rows = items.map((o) => o.row);
+    for (const row of rows) this.spans.end(row);
     into.published.push(...rows);
     this.d.onAcknowledged(rows, topic);
   }

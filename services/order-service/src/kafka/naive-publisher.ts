@@ -1,6 +1,7 @@
 /** The naive publisher: a kafkajs producer (acks = all) the request handler awaits. */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { encodeOrderCreated, type OrderCreatedEvent } from '@dual-write/schema';
+import { traceSend } from '../orders/tracing.ts';
 
 export interface PublishResult {
   topic: string;
@@ -29,10 +30,14 @@ export function createNaivePublisher(opts: { brokers: string[]; topic: string; c
     throw err;
   }));
   return {
-    async publish(event) {
-      await connect();
-      const [meta] = await producer.send({ topic: opts.topic, acks: -1, messages: [encodeOrderCreated(event)] });
-      return { topic: opts.topic, partition: meta!.partition, offset: meta!.baseOffset ?? meta!.offset ?? '' };
+    publish(event) {
+      // A PRODUCER span under the request's; its trace context rides in the message headers (README "Tracing").
+      return traceSend(opts.topic, event, async (traceHeaders) => {
+        await connect();
+        const message = encodeOrderCreated(event);
+        const [meta] = await producer.send({ topic: opts.topic, acks: -1, messages: [{ ...message, headers: { ...traceHeaders, ...message.headers } }] });
+        return { topic: opts.topic, partition: meta!.partition, offset: meta!.baseOffset ?? meta!.offset ?? '' };
+      });
     },
     async close() {
       if (connected) await producer.disconnect().catch(() => {});

@@ -1,9 +1,14 @@
 /** OrderCreated as an outbox row (Debezium's contract: aggregatetype → topic, aggregateid → key, id → header `id`). */
 import type { OutboxMessage } from '@dual-write/outbox';
 import type { OrderCreatedEvent } from '@dual-write/schema';
+import { traceHeaders } from './tracing.ts';
 
 export const ORDER_AGGREGATE_TYPE = 'order';
 
+/**
+ * The row's headers carry the W3C trace context of the active span (`traceparent`, `tracestate` when present) —
+ * the relay continues the trace from it (README "Tracing"); without a tracer provider there is none, and no header.
+ */
 export function toOutboxMessage(event: OrderCreatedEvent): OutboxMessage {
   return {
     id: event.eventId,
@@ -11,6 +16,6 @@ export function toOutboxMessage(event: OrderCreatedEvent): OutboxMessage {
     aggregateId: event.orderId,
     type: event.type,
     payload: event,
-    headers: { strategy: 'outbox' },
+    headers: { ...traceHeaders(), strategy: 'outbox' },
   };
 }

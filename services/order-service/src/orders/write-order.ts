@@ -20,6 +20,7 @@ import type { Database } from '../db/database.ts';
 import type { Publisher, PublishResult } from '../kafka/naive-publisher.ts';
 import { enqueue, sequelizeExecutor } from '@dual-write/outbox';
 import { toOutboxMessage } from './outbox-message.ts';
+import { traceEnqueue } from './tracing.ts';
 
 export interface WriteHooks {
   /** naive: after the send was acknowledged, before COMMIT. outbox: after the outbox row is written, before COMMIT. */
@@ -87,7 +88,7 @@ export async function writeOrder(
       return outcome;
     }
     if (strategy === 'outbox') {
-      await enqueue(sequelizeExecutor(deps.db.sequelize, tx), toOutboxMessage(event));
+      await traceEnqueue(event, () => enqueue(sequelizeExecutor(deps.db.sequelize, tx), toOutboxMessage(event)));
       await hooks.beforeCommit?.(event, undefined);
       stage = 'commit';
       await tx.commit();
