@@ -27,6 +27,8 @@ export interface MessageHandlerDeps {
   orderServiceUrl: string;
   callbackTimeoutMs: number;
   backoff: BackoffOptions;
+  /** A 404 is retried (with the backoff) for this long before the ghost is recorded; 0 or absent = at once. */
+  notFoundRetryMs?: number;
   tracker: HandledTracker;
   log: (line: string) => void;
   /** Aborted by stop(). */
@@ -39,6 +41,16 @@ export interface IncomingMessage {
   message: KafkaMessage;
   /** kafkajs's heartbeat: keeps the group membership alive during long retries (throws on a rebalance). */
   heartbeat: () => Promise<void>;
+}
+
+/** A callback answered 404 while the not-found retry window (notFoundRetryMs) is still open. */
+class OrderNotFoundYetError extends Error {
+  readonly remainingMs: number;
+  constructor(orderId: string, waitedMs: number, windowMs: number) {
+    super(`order ${orderId} not found (404) yet; retrying 404s for ${windowMs} ms (${waitedMs} ms so far) before recording a ghost`);
+    this.name = 'OrderNotFoundYetError';
+    this.remainingMs = windowMs - waitedMs;
+  }
 }
 
 /** Thrown when stop() interrupts a message: the message stays uncommitted. */
@@ -62,10 +74,17 @@ export async function handleMessage(deps: MessageHandlerDeps, incoming: Incoming
     return;
   }
   const { event, orderId, eventId } = decoded.message;
+  let firstNotFoundAt: number | undefined;
   for (let attempt = 1; ; attempt++) {
     if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
     try {
-      const verdict = await verifyOrder(orderId, { orderServiceUrl: deps.orderServiceUrl, timeoutMs: deps.callbackTimeoutMs, signal: deps.signal });
+      const verdict = await verifyOrder(orderId, { orderServiceUrl: deps.orderServiceUrl, timeoutMs: deps.callbackTimeoutMs, signal: deps.signal, caller: deps.name });
+      if (verdict.kind === 'ghost' && deps.notFoundRetryMs) {
+        // The order may be in a transaction that has not committed yet (the message outran its commit): ask again.
+        firstNotFoundAt ??= Date.now();
+        const waited = Date.now() - firstNotFoundAt;
+        if (waited < deps.notFoundRetryMs) throw new OrderNotFoundYetError(orderId, waited, deps.notFoundRetryMs);
+      }
       const input: EffectInput = { event, orderId, eventId, verdict, source };
       // The inbox row and the effect commit together: a redelivered event (at-least-once) has no second effect.
       const outcome = await inTransaction(deps.pool, async (client) => {
@@ -80,7 +99,8 @@ export async function handleMessage(deps: MessageHandlerDeps, incoming: Incoming
       return;
     } catch (err) {
       if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
-      const delayMs = backoffDelayMs(attempt, deps.backoff);
+      const notFound = err instanceof OrderNotFoundYetError;
+      const delayMs = notFound ? Math.min(backoffDelayMs(attempt, deps.backoff), Math.max(1, err.remainingMs)) : backoffDelayMs(attempt, deps.backoff);
       const error = (err as Error).message;
       deps.log(`attempt ${attempt} for order ${orderId} (${describe(source)}) failed: ${error} — retrying in ${delayMs} ms`);
       deps.tracker.retry({ attempt, delayMs, error, orderId, source });

@@ -38,6 +38,13 @@ export interface DownstreamConsumerOptions {
   callbackTimeoutMs?: number;
   /** Retry delays: initialMs · 2^(attempt−1), capped at maxMs (default 200 ms … 10 s). */
   backoff?: Partial<BackoffOptions>;
+  /**
+   * How long a callback that answered 404 keeps being retried before the effect records a ghost (default
+   * config.downstream.notFoundRetryMs, i.e. NOT_FOUND_RETRY_MS, 0 = at once). A mitigation for a message that
+   * outran its commit (the order appears a few ms later); a true zombie (the order never committed) still ends
+   * as a ghost, this much later.
+   */
+  notFoundRetryMs?: number;
   /** One line per thing worth knowing; default: console.log with a `[name]` prefix. */
   log?: (line: string) => void;
 }
@@ -57,6 +64,7 @@ export interface ResolvedOptions {
   sessionTimeoutMs: number;
   callbackTimeoutMs: number;
   backoff: BackoffOptions;
+  notFoundRetryMs: number;
   log: (line: string) => void;
 }
 
@@ -67,6 +75,12 @@ function invalid(option: string, value: unknown, expected: string): DwError {
 function positiveInt(option: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   if (!Number.isSafeInteger(value) || value < 1) throw invalid(option, value, 'a whole number greater than 0');
+  return value;
+}
+
+function nonNegativeInt(option: string, value: number | undefined, fallback: () => number): number {
+  if (value === undefined) return fallback();
+  if (!Number.isSafeInteger(value) || value < 0) throw invalid(option, value, 'a whole number ≥ 0 (milliseconds)');
   return value;
 }
 
@@ -102,6 +116,7 @@ export function resolveOptions(opts: DownstreamConsumerOptions): ResolvedOptions
     sessionTimeoutMs: positiveInt('sessionTimeoutMs', opts.sessionTimeoutMs, 10_000),
     callbackTimeoutMs: positiveInt('callbackTimeoutMs', opts.callbackTimeoutMs, 5000),
     backoff,
+    notFoundRetryMs: nonNegativeInt('notFoundRetryMs', opts.notFoundRetryMs, () => lab().downstream.notFoundRetryMs),
     log: opts.log ?? ((line) => console.log(`[${name}] ${line}`)),
   };
 }

@@ -20,6 +20,8 @@ export interface VerifyOrderOptions {
   timeoutMs: number;
   /** Aborts the call (the consumer is stopping). */
   signal?: AbortSignal;
+  /** Who calls, sent as the User-Agent (e.g. 'shipping'), so the order service's logs can tell the consumers apart. */
+  caller?: string;
 }
 
 export function orderUrl(orderServiceUrl: string, orderId: string): string {
@@ -49,7 +51,7 @@ export async function verifyOrder(orderId: string, opts: VerifyOrderOptions): Pr
   let res: Response;
   let body: string;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json' }, signal });
+    res = await fetch(url, { headers: { accept: 'application/json', ...(opts.caller ? { 'user-agent': `dual-write-${opts.caller}` } : {}) }, signal });
     body = await res.text();
   } catch (err) {
     const why = timeout.aborted ? `timed out after ${opts.timeoutMs} ms` : `failed: ${(err as Error).message}${causeMessage(err)}`;

@@ -1,7 +1,12 @@
 /** `npm start`: the order service with fault injection on, plus shipping and billing, until Ctrl-C. */
 import { resolveConfig } from '@dual-write/config';
-import { closeOnSignals, runMain } from '@dual-write/order-service';
-import { startSystem } from './system.ts';
+import { startTelemetryOrExit } from '@dual-write/telemetry';
+
+// Telemetry first (README "Tracing"; all four pieces run in this one process: service.name dual-write-lab): the
+// lab's modules are imported after it, so its instrumentations patch node:http and pg.
+const telemetry = await startTelemetryOrExit({ serviceName: 'dual-write-lab' });
+const { closeOnSignals, runMain } = await import('@dual-write/order-service');
+const { startSystem } = await import('./system.ts');
 
 const HELP = `Usage: npm start
 
@@ -30,11 +35,12 @@ relay (metrics ${system.relay?.url ? `${system.relay.url}/metrics` : "off"}), sh
   curl -s '${u}/api/v1/bad-scenario?kind=db'           # zombie message
   curl -s '${u}/api/v1/bad-scenario?kind=mq'           # message black hole (cause=broker|crash)
   curl -s '${u}/api/v1/bad-scenario?kind=pool'         # connection pool exhaustion
+  curl -s '${u}/api/v1/bad-scenario?kind=early'        # the message outruns its commit (premature)
   curl -s '${u}/api/v1/bad-scenario?kind=db&strategy=outbox'   # the same fault, outbox strategy
   npm run audit                                        # independent DB ↔ Kafka audit
 
 Ctrl-C to stop.`);
-  closeOnSignals(() => system.stop());
+  closeOnSignals(() => system.stop().finally(() => telemetry.shutdown()));
 }
 
 runMain(main);

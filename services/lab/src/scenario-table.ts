@@ -8,6 +8,10 @@ export interface ScenarioRow {
   messagesInKafka: number;
   ghosts: number;
   blackHoles: number;
+  /** Messages the audit found appended before their order committed (– when it could not check). */
+  premature: string;
+  /** Orders in the database that no shipment will ever follow: a black hole, or a consumer that looked too early. */
+  neverShipped: string;
   unrelatedFailures: string;
   downstreamEffects: string;
   /** Orders with more than one shipment or invoice (the inbox must keep this at 0). */
@@ -20,14 +24,17 @@ interface Effect {
   outcome: string;
 }
 
+const premature = (r: ScenarioReport) => (r.audit ? (r.audit.prematureChecked ? String(r.audit.premature.length) : '–') : '–');
+
 function doubles(rows: Effect[]): number {
   return Math.max(0, rows.length - 1);
 }
 
-function describeEffects(shipments: Effect[], invoices: Effect[]): string {
+function describeEffects(shipments: Effect[], invoices: Effect[], orderInDb: boolean): string {
   const part = (name: string, rows: Effect[]) => {
-    const ghosts = rows.filter((r) => r.outcome === 'ghost').length;
-    return `${name} ${rows.length}${ghosts ? ` (${ghosts} for a ghost order)` : ''}`;
+    const notFound = rows.filter((r) => r.outcome === 'ghost').length;
+    // A 404 for an order that exists now was premature (the message outran the commit), not a ghost.
+    return `${name} ${rows.length}${notFound ? ` (${notFound} ${orderInDb ? 'premature 404' : 'for a ghost order'})` : ''}`;
   };
   return `${part('shipments', shipments)}, ${part('invoices', invoices)}`;
 }
@@ -36,11 +43,11 @@ export function toRow(r: ScenarioReport): ScenarioRow {
   const f = r.findings as Record<string, unknown>;
   const ghosts = r.audit?.ghosts.length ?? 0;
   const blackHoles = r.audit?.blackHoles.length ?? 0;
-  const base = { scenario: `${r.scenario}${r.variant ? ` (${r.variant})` : ''}`, strategy: r.strategy, ghosts, blackHoles, damage: r.damage, summary: r.summary };
+  const base = { scenario: `${r.scenario}${r.variant ? ` (${r.variant})` : ''}`, strategy: r.strategy, ghosts, blackHoles, premature: premature(r), damage: r.damage, summary: r.summary };
   if (r.scenario === 'pool') {
     const orders = f.orders as { ok: number };
     const unrelated = f.unrelated as { failed: number; total: number };
-    return { ...base, ordersInDb: orders.ok, messagesInKafka: orders.ok - blackHoles + ghosts, unrelatedFailures: `${unrelated.failed}/${unrelated.total}`, downstreamEffects: '(not awaited)', doubleEffects: 0 };
+    return { ...base, ordersInDb: orders.ok, messagesInKafka: orders.ok - blackHoles + ghosts, neverShipped: '–', unrelatedFailures: `${unrelated.failed}/${unrelated.total}`, downstreamEffects: '(not awaited)', doubleEffects: 0 };
   }
   const ordersInDb = f.orderInDb ? 1 : 0;
   const messagesInKafka = f.messageInKafka ? 1 : 0;
@@ -49,15 +56,16 @@ export function toRow(r: ScenarioReport): ScenarioRow {
     ...base,
     ordersInDb,
     messagesInKafka,
+    neverShipped: String(ordersInDb && !effects.shipments.some((s) => s.outcome === 'shipped') ? 1 : 0),
     unrelatedFailures: '–',
-    downstreamEffects: describeEffects(effects.shipments, effects.invoices),
+    downstreamEffects: describeEffects(effects.shipments, effects.invoices, ordersInDb === 1),
     doubleEffects: doubles(effects.shipments) + doubles(effects.invoices),
   };
 }
 
 export function formatTable(rows: ScenarioRow[]): string {
-  const header = ['scenario', 'strategy', 'orders in DB', 'messages in Kafka', 'ghosts', 'black holes', 'unrelated failures', 'double effects', 'downstream effects'];
-  const cells = rows.map((r) => [r.scenario, r.strategy, String(r.ordersInDb), String(r.messagesInKafka), String(r.ghosts), String(r.blackHoles), r.unrelatedFailures, String(r.doubleEffects), r.downstreamEffects]);
+  const header = ['scenario', 'strategy', 'orders in DB', 'messages in Kafka', 'ghosts', 'black holes', 'premature', 'never shipped', 'unrelated failures', 'double effects', 'downstream effects'];
+  const cells = rows.map((r) => [r.scenario, r.strategy, String(r.ordersInDb), String(r.messagesInKafka), String(r.ghosts), String(r.blackHoles), r.premature, r.neverShipped, r.unrelatedFailures, String(r.doubleEffects), r.downstreamEffects]);
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join(' │ ');
   const sep = widths.map((w) => '─'.repeat(w)).join('─┼─');

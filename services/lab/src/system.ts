@@ -3,7 +3,10 @@
  * consumers calling the order service back. The demo (`npm start`) and `test-scenario` both run it; each part
  * can also run on its own (`npm run order-service`, `npm run relay`, `npm run shipping`, `npm run billing`).
  */
+import kafkajs from 'kafkajs';
+import pg from 'pg';
 import type { LabConfig } from '@dual-write/config';
+import { detectHostageConnections, type HostageDetector } from '@dual-write/detector';
 import { startBilling } from '@dual-write/billing';
 import { buildApp, type App } from '@dual-write/order-service';
 import { faultScenarios } from '@dual-write/order-service/lab';
@@ -26,6 +29,11 @@ export interface SystemOptions {
   relayPort?: number | false;
   /** false: no relay in this process (the soak runs it as a process of its own, to kill -9 it). Default true. */
   relay?: boolean;
+  /**
+   * Watch for database connections held while Kafka is awaited (detectHostageConnections, @dual-write/detector):
+   * each request is a unit of work; reports go to `log` and into kind=pool's report. Default true.
+   */
+  hostageDetector?: boolean;
   /** Relay log level (default warn: the demo's terminal stays readable). */
   relayLogLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug';
 }
@@ -33,6 +41,8 @@ export interface SystemOptions {
 export interface RunningSystem {
   app: App;
   relay: Relay | undefined;
+  /** The hostage-connection detector, when on. */
+  hostageDetector: HostageDetector | undefined;
   url: string;
   stop(): Promise<void>;
 }
@@ -40,8 +50,21 @@ export interface RunningSystem {
 export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const { config } = opts;
   const log = opts.log ?? ((l: string) => console.log(l));
+  // Started before the app makes its Kafka producer (the detector watches producers made after it starts).
+  const detector = opts.hostageDetector === false ? undefined : detectHostageConnections({ pg, kafkajs, log });
   // The lab's GET /api/v1/bad-scenario: it injects faults only when config.orderService.faultInjection is on.
-  const app = await buildApp({ config, databaseUrl: opts.databaseUrl, directDatabaseUrl: opts.directDatabaseUrl, topic: opts.topic, logger: opts.logger, plugins: [faultScenarios()] });
+  const app = await buildApp({
+    config,
+    databaseUrl: opts.databaseUrl,
+    directDatabaseUrl: opts.directDatabaseUrl,
+    topic: opts.topic,
+    logger: opts.logger,
+    onRequest: detector ? [detector.fastifyHook] : [],
+    plugins: [faultScenarios({ hostageDetector: detector })],
+  }).catch((err: unknown) => {
+    detector?.stop();
+    throw err;
+  });
   await app.fastify.listen({ host: config.orderService.host, port: opts.port ?? config.orderService.port });
   const url = app.url();
   const common = {
@@ -64,11 +87,13 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   return {
     app,
     relay,
+    hostageDetector: detector,
     url,
     async stop() {
       await Promise.all([shipping.stop(), billing.stop()]);
       await relay?.stop();
       await app.close();
+      detector?.stop();
     },
   };
 }

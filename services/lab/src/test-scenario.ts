@@ -12,7 +12,7 @@ import { formatTable, toRow, type ScenarioRow } from './scenario-table.ts';
 import { clearLeftoverFaults, recreateDatabaseAndTopic } from './scratch.ts';
 import { startSystem } from './system.ts';
 
-const HELP = `Usage: npm run test-scenario -- [--only db,mq,mq-crash,pool] [--strategy naive,outbox] [--repeat N] [--json]
+const HELP = `Usage: npm run test-scenario -- [--only db,mq,mq-crash,pool,early] [--strategy naive,outbox] [--repeat N] [--json]
 
 Runs each dual-write failure for real — first against the naive code, then the same fault against the
 outbox strategy — and prints one table:
@@ -20,6 +20,8 @@ outbox strategy — and prints one table:
   mq        black hole      (COMMIT ok, then the kafka proxy is cut; nothing retries)
   mq-crash  black hole      (COMMIT ok, then the writing process is SIGKILLed)
   pool      pool exhaustion (5 s Kafka latency + a burst: login and product search fail)
+  early     premature message (Kafka acked, the transaction does more work; the consumers look before
+            COMMIT, get 404 and record a ghost for an order that then commits and is never shipped)
 The stack must be up (npm run test-scenario starts it). It uses the database "dual_write_scenarios" and
 the topic "orders.scenarios", recreated each run, and runs the order service, shipping, billing and the
 relay in-process. Results are also written to results/test-scenario-<time>.json.
@@ -32,6 +34,7 @@ export const SCENARIOS: Record<string, string> = {
   mq: 'kind=mq&cause=broker',
   'mq-crash': 'kind=mq&cause=crash',
   pool: 'kind=pool',
+  early: 'kind=early',
 };
 
 export interface ScenarioRunOptions {

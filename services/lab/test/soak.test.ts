@@ -42,7 +42,7 @@ describe('npm run soak -- --short', () => {
     expect(run.stderr).toMatch(/removed: kafka stopped — it answers again/);
     expect(r.load.accepted).toBeGreaterThanOrEqual(2000);
     expect(r.drain.timedOut).toBe(false);
-    expect(r.audit).toMatchObject({ rows: r.load.accepted, ghosts: 0, blackHoles: 0 });
+    expect(r.audit).toMatchObject({ rows: r.load.accepted, ghosts: 0, blackHoles: 0, premature: 0 });
     expect(r.audit.messages).toBe(r.audit.rows + r.audit.extraDeliveries);
     expect(r.effects).toEqual({
       shipped: r.audit.rows,
@@ -53,6 +53,8 @@ describe('npm run soak -- --short', () => {
       missingInvoices: 0,
       ghostShipments: 0,
       ghostInvoices: 0,
+      prematureShipments: 0,
+      prematureInvoices: 0,
     });
     expect(r.damage).toEqual([]);
   }, 300_000);

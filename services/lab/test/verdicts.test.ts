@@ -19,8 +19,8 @@ type Judged = Pick<SoakResult, 'audit' | 'effects' | 'drain'>;
 /** A soak that lost nothing: 100 orders, 101 messages (one redelivery), everything shipped and invoiced once. */
 function clean(): Judged {
   return {
-    audit: { rows: 100, messages: 101, ghosts: 0, blackHoles: 0, duplicateEvents: 1, extraDeliveries: 1 },
-    effects: { shipped: 100, invoiced: 100, doubleShipments: 0, doubleInvoices: 0, missingShipments: 0, missingInvoices: 0, ghostShipments: 0, ghostInvoices: 0 },
+    audit: { rows: 100, messages: 101, ghosts: 0, blackHoles: 0, duplicateEvents: 1, extraDeliveries: 1, premature: 0 },
+    effects: { shipped: 100, invoiced: 100, doubleShipments: 0, doubleInvoices: 0, missingShipments: 0, missingInvoices: 0, ghostShipments: 0, ghostInvoices: 0, prematureShipments: 0, prematureInvoices: 0 },
     drain: { outboxEmptyAfterMs: 120, settledAfterMs: 900, timedOut: false },
   };
 }
@@ -40,6 +40,8 @@ describe('npm run soak: damage and the exit code', () => {
       ['never shipped', (r) => void (r.effects.missingShipments = 4), /^4 order\(s\) never shipped/],
       ['never invoiced', (r) => void (r.effects.missingInvoices = 4), /^4 order\(s\) never invoiced/],
       ['a callback for a ghost', (r) => void (r.effects.ghostShipments = 1), /ghost order \(404\)/],
+      ['a callback that looked too early', (r) => void (r.effects.prematureShipments = 1), /^1 shipment callback\(s\) answered 404 for an order committed afterwards/],
+      ['a message before its commit', (r) => void (r.audit.premature = 2), /^2 premature message\(s\)/],
       ['never settled', (r) => void (r.drain.timedOut = true), /did not settle in time/],
     ];
     for (const [what, spoil, named] of damaged) {
@@ -86,7 +88,7 @@ describe('npm run test-scenario: the exit code', () => {
   it('2 for a bad option, naming it, before the stack or the lab lock is touched', async () => {
     const r = await runCommand(process.execPath, ['--import', 'tsx', path.join(ROOT, 'services/lab/src/test-scenario.ts'), '--only', 'db,nope'], { cwd: ROOT });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--only takes a comma-separated list of db, mq, mq-crash, pool (unknown: nope)');
+    expect(r.stderr).toContain('--only takes a comma-separated list of db, mq, mq-crash, pool, early (unknown: nope)');
     expect(r.stdout).toBe('');
   });
 });

@@ -6,7 +6,7 @@
  * scenarios, src/lab/; the benchmark's DB-only route, bench/) is mounted by whoever builds the app, through
  * `plugins` — this file imports none of it.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type onRequestHookHandler } from 'fastify';
 import swagger from '@fastify/swagger';
 import pg from 'pg';
 import type { AddressInfo } from 'node:net';
@@ -17,7 +17,9 @@ import { installErrorHandler } from './http/errors.ts';
 import { registerHealthRoutes } from './http/health-routes.ts';
 import { registerOrderRoutes } from './http/order-routes.ts';
 import { registerUnrelatedRoutes } from './http/unrelated-routes.ts';
+import { bodyWithoutCoercion } from './http/validation.ts';
 import { createNaivePublisher } from './kafka/naive-publisher.ts';
+import { nameServerSpansAfterRoutes } from './route-spans.ts';
 import type { ServiceContext } from './service-context.ts';
 
 export interface AppOptions {
@@ -34,6 +36,11 @@ export interface AppOptions {
    * lab adds GET /api/v1/bad-scenario (src/lab/) and the benchmark its DB-only route (bench/). Default none.
    */
   plugins?: readonly AppPlugin[];
+  /**
+   * `onRequest` hooks at the app's root, so they run for every route (a plugin's own hooks only see its routes):
+   * e.g. the lab's hostage-connection detector, which makes each request its own unit of work. Default none.
+   */
+  onRequest?: readonly onRequestHookHandler[];
 }
 
 /** What a plugin given to buildApp({ plugins }) gets besides its Fastify scope. */
@@ -89,7 +96,10 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     forceCloseConnections: true,
     // Unknown fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
+    // JSON bodies are validated without type coercion (`"qty": "2"` is a 400, not 2); see http/validation.ts.
+    schemaController: bodyWithoutCoercion(),
   });
+  for (const hook of opts.onRequest ?? []) fastify.addHook('onRequest', hook);
   const db = createDatabase(databaseUrl, { max: config.orderService.poolMax, acquireTimeoutMs: config.orderService.poolAcquireTimeoutMs });
   const publisher = createNaivePublisher({ brokers: config.kafka.appBrokers, topic });
   const context: ServiceContext = { config, db, publisher, log: fastify.log };
@@ -106,6 +116,7 @@ export async function buildApp(opts: AppOptions): Promise<App> {
     },
   });
   installErrorHandler(fastify);
+  nameServerSpansAfterRoutes(fastify);
   registerHealthRoutes(fastify, context);
   registerOrderRoutes(fastify, context);
   registerUnrelatedRoutes(fastify, context);

@@ -46,9 +46,12 @@ export interface SoakEffects {
   /** Orders in the table without a shipment / invoice once everything settled. */
   missingShipments: number;
   missingInvoices: number;
-  /** Messages whose order does not exist (the callback got 404). */
+  /** Messages whose order does not exist (the callback got 404, and the order never committed). */
   ghostShipments: number;
   ghostInvoices: number;
+  /** Callbacks answered 404 for an order that exists now: the message outran its commit; never acted on. */
+  prematureShipments: number;
+  prematureInvoices: number;
 }
 
 export interface SoakResult {
@@ -63,7 +66,8 @@ export interface SoakResult {
   backlog: { max: number; samples: number };
   /** After the load stopped: when the outbox was empty, and when both consumers had caught up too. */
   drain: { outboxEmptyAfterMs: number | null; settledAfterMs: number | null; timedOut: boolean };
-  audit: { rows: number; messages: number; ghosts: number; blackHoles: number; duplicateEvents: number; extraDeliveries: number };
+  /** premature: messages appended before their order committed (null when the audit could not check). */
+  audit: { rows: number; messages: number; ghosts: number; blackHoles: number; duplicateEvents: number; extraDeliveries: number; premature: number | null };
   effects: SoakEffects;
   /** What went wrong; empty when the run lost nothing and applied nothing twice. */
   damage: string[];
@@ -96,7 +100,8 @@ async function countEffects(db: pg.Pool): Promise<SoakEffects> {
     done: q(`select count(distinct order_id) as n from ${table} where outcome = '${outcome}'`),
     twice: q(`select count(*) as n from (select order_id from ${table} where outcome = '${outcome}' group by order_id having count(*) > 1) t`),
     missing: q(`select count(*) as n from orders o where not exists (select 1 from ${table} e where e.order_id = o.id and e.outcome = '${outcome}')`),
-    ghosts: q(`select count(distinct order_id) as n from ${table} where outcome = 'ghost'`),
+    ghosts: q(`select count(distinct order_id) as n from ${table} e where outcome = 'ghost' and not exists (select 1 from orders o where o.id = e.order_id)`),
+    premature: q(`select count(distinct order_id) as n from ${table} e where outcome = 'ghost' and exists (select 1 from orders o where o.id = e.order_id)`),
   });
   const s = per('shipments', 'shipped');
   const i = per('invoices', 'invoiced');
@@ -109,6 +114,8 @@ async function countEffects(db: pg.Pool): Promise<SoakEffects> {
     missingInvoices: await i.missing,
     ghostShipments: await s.ghosts,
     ghostInvoices: await i.ghosts,
+    prematureShipments: await s.premature,
+    prematureInvoices: await i.premature,
   };
 }
 
@@ -123,6 +130,9 @@ export function damageOf(r: Pick<SoakResult, 'audit' | 'effects' | 'drain'>): st
   add(r.effects.missingInvoices, 'order(s) never invoiced');
   add(r.effects.ghostShipments, 'shipment callback(s) for a ghost order (404)');
   add(r.effects.ghostInvoices, 'invoice callback(s) for a ghost order (404)');
+  add(r.effects.prematureShipments, 'shipment callback(s) answered 404 for an order committed afterwards (premature: never shipped)');
+  add(r.effects.prematureInvoices, 'invoice callback(s) answered 404 for an order committed afterwards (premature: never invoiced)');
+  add(r.audit.premature ?? 0, 'premature message(s): on the topic before their order committed');
   if (r.drain.timedOut) d.push('did not settle in time: outbox not empty or consumers behind');
   return d;
 }
@@ -252,6 +262,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
       blackHoles: report.counts.blackHoles,
       duplicateEvents: report.counts.duplicates,
       extraDeliveries: report.counts.extraDeliveries,
+      premature: report.prematureCheck.checked ? report.counts.premature : null,
     },
     effects,
     drain,

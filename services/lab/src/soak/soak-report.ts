@@ -21,11 +21,13 @@ export function formatSoakTable(results: SoakResult[]): string {
     ['consumers caught up after load', (r) => ms(r.drain.settledAfterMs)],
     ['LOST (black holes)', (r) => n(r.audit.blackHoles)],
     ['GHOSTS (message, no order)', (r) => n(r.audit.ghosts)],
+    ['PREMATURE (message before its commit)', (r) => (r.audit.premature === null ? 'not checked' : n(r.audit.premature))],
     ['duplicates delivered (events / extra copies)', (r) => `${n(r.audit.duplicateEvents)} / ${n(r.audit.extraDeliveries)}`],
     ['orders shipped / invoiced', (r) => `${n(r.effects.shipped)} / ${n(r.effects.invoiced)}`],
     ['DOUBLE shipments / invoices', (r) => `${n(r.effects.doubleShipments)} / ${n(r.effects.doubleInvoices)}`],
     ['never shipped / never invoiced', (r) => `${n(r.effects.missingShipments)} / ${n(r.effects.missingInvoices)}`],
-    ['ghost callbacks (404) ship / bill', (r) => `${n(r.effects.ghostShipments)} / ${n(r.effects.ghostInvoices)}`],
+    ['ghost callbacks (404, no order) ship / bill', (r) => `${n(r.effects.ghostShipments)} / ${n(r.effects.ghostInvoices)}`],
+    ['premature callbacks (404, order exists) ship / bill', (r) => `${n(r.effects.prematureShipments)} / ${n(r.effects.prematureInvoices)}`],
     ['verdict', (r) => (r.damage.length ? 'DAMAGE' : 'clean')],
   ];
   const headers = ['', ...results.map((r) => r.strategy)];

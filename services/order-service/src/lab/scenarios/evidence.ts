@@ -90,6 +90,19 @@ export function auditFor(report: AuditReport, orderIds: string[]) {
   return {
     ghosts: report.ghosts.filter((g) => ids.has(g.entityId)).map((g) => ({ orderId: g.entityId, partition: g.partition, offset: g.offset })),
     blackHoles: report.blackHoles.filter((b) => ids.has(b.id)).map((b) => b.id),
-    topicTotals: { messages: report.counts.messages, ghosts: report.counts.ghosts, blackHoles: report.counts.blackHoles, duplicates: report.counts.duplicates },
+    /** Messages appended before their order committed (only when the audit could check: prematureChecked). */
+    premature: report.premature.filter((p) => ids.has(p.entityId)).map((p) => ({ orderId: p.entityId, partition: p.partition, offset: p.offset, leadMs: p.leadMs })),
+    prematureChecked: report.prematureCheck.checked,
+    prematureReason: report.prematureCheck.reason,
+    topicTotals: { messages: report.counts.messages, ghosts: report.counts.ghosts, blackHoles: report.counts.blackHoles, duplicates: report.counts.duplicates, premature: report.counts.premature },
   };
+}
+
+/**
+ * A consumer that recorded 'ghost' was answered 404. If the order exists now, it was not a ghost: the message
+ * outran the order's commit (premature), and that consumer will never act on the order.
+ */
+export function classifyEffects(effects: Effects, orderExists: boolean): { ghost: number; premature: number } {
+  const notFound = [...effects.shipments, ...effects.invoices].filter((e) => e.outcome === 'ghost').length;
+  return orderExists ? { ghost: 0, premature: notFound } : { ghost: notFound, premature: 0 };
 }

@@ -2,7 +2,7 @@
  * What GET /api/v1/bad-scenario takes: the kinds, strategies, causes and defaults. No imports, so the plugin
  * (../fault-scenarios.ts) can describe its query without loading the scenarios themselves.
  */
-export const SCENARIO_KINDS = ['db', 'mq', 'pool'] as const;
+export const SCENARIO_KINDS = ['db', 'mq', 'pool', 'early'] as const;
 export type ScenarioKind = (typeof SCENARIO_KINDS)[number];
 
 export const SCENARIO_STRATEGIES = ['naive', 'outbox'] as const;
@@ -15,6 +15,9 @@ export type BlackHoleCause = (typeof BLACK_HOLE_CAUSES)[number];
 /** kind=pool: the Kafka latency and the size of the order burst, unless the query says otherwise. */
 export const POOL_DEFAULTS = { latencyMs: 5000, burst: 20 } as const;
 
+/** kind=early with strategy=outbox: how long the transaction's further work lasts after the outbox row. */
+export const EARLY_DEFAULTS = { holdMs: 1000 } as const;
+
 /** One scenario run, as the query asks for it. */
 export interface ScenarioQuery {
   kind: ScenarioKind;
@@ -22,4 +25,5 @@ export interface ScenarioQuery {
   cause?: BlackHoleCause;
   latencyMs?: number;
   burst?: number;
+  holdMs?: number;
 }

@@ -31,6 +31,14 @@ export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOp
   steps.push(`orders: ${result.orders.ok} ok, ${result.orders.failed} failed ${JSON.stringify(result.orders.errors)}; p50 ${result.orders.p50Ms} ms, p99 ${result.orders.p99Ms} ms`);
   steps.push(`unrelated endpoints: ${result.unrelated.ok} ok, ${result.unrelated.failed} failed ${JSON.stringify(result.unrelated.errors)}; p50 ${result.unrelated.p50Ms} ms, p99 ${result.unrelated.p99Ms} ms`);
   steps.push('Toxiproxy: latency removed');
+  const hostage = hostageFindings(deps, t0);
+  if (hostage) {
+    steps.push(
+      hostage.reports
+        ? `hostage-connection detector: ${hostage.reports} request(s) held a database transaction while awaiting Kafka, for ${hostage.minHeldMs}–${hostage.maxHeldMs} ms (at ${hostage.callSites.join(', ')})`
+        : 'hostage-connection detector: no request held a database connection while awaiting Kafka',
+    );
+  }
   let drainMs: number | null = null;
   if (opts.strategy === 'outbox') {
     const drained = await deps.evidence.waitForOutboxDrained(result.eventIds, deps.effectTimeoutMs * 3);
@@ -56,6 +64,7 @@ export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOp
       burstDurationMs: result.durationMs,
       orderIds: result.orderIds,
       backlogDrainMs: drainMs,
+      hostageConnections: hostage ?? null,
     },
     audit,
     damage,
@@ -64,5 +73,22 @@ export async function runPoolExhaustion(deps: ScenarioDeps, opts: PoolScenarioOp
       : `${result.orders.ok}/${result.orders.total} orders and ${result.unrelated.ok}/${result.unrelated.total} unrelated calls succeeded during the latency${drainMs !== null ? `; the outbox backlog drained ${drainMs} ms after it was lifted` : ''}`,
     toxicsLeft: await deps.toxicsLeft(),
     durationMs: Date.now() - t0,
+  };
+}
+
+/**
+ * What the detector reported for broker calls that began during this run (scenarios run one at a time; a send
+ * left over from an earlier burst that settles now began before `since`).
+ */
+function hostageFindings(deps: ScenarioDeps, since: number) {
+  if (!deps.hostage) return undefined;
+  const reports = deps.hostage.reports().filter((r) => Date.parse(r.startedAt) >= since);
+  const held = reports.map((r) => Math.round(r.heldMs));
+  return {
+    reports: reports.length,
+    inTransaction: reports.filter((r) => r.inTransaction).length,
+    minHeldMs: held.length ? Math.min(...held) : 0,
+    maxHeldMs: held.length ? Math.max(...held) : 0,
+    callSites: [...new Set(reports.map((r) => r.callSite ?? 'unknown'))],
   };
 }

@@ -1,6 +1,6 @@
 /** The JSON every bad-scenario run returns. */
 export interface ScenarioReport {
-  scenario: 'db' | 'mq' | 'pool';
+  scenario: 'db' | 'mq' | 'pool' | 'early';
   /** mq: `broker` (Kafka cut after commit) or `crash` (process killed between commit and send). */
   variant?: string;
   strategy: string;
@@ -11,7 +11,12 @@ export interface ScenarioReport {
   audit: {
     ghosts: { orderId: string; partition: number; offset: number }[];
     blackHoles: string[];
-    topicTotals: { messages: number; ghosts: number; blackHoles: number; duplicates: number };
+    /** Messages appended before their order committed (when the audit could tell: prematureChecked). */
+    premature: { orderId: string; partition: number; offset: number; leadMs: number }[];
+    prematureChecked: boolean;
+    /** What the premature check compared, or why it could not run. */
+    prematureReason: string;
+    topicTotals: { messages: number; ghosts: number; blackHoles: number; duplicates: number; premature: number };
   } | null;
   /** True when the run shows the damage the scenario is about (for a naive strategy that is the expected result). */
   damage: boolean;

@@ -3,14 +3,17 @@
  * read from the sources of truth) and one run at a time, since they share the proxies. The plugin
  * (../fault-scenarios.ts) loads this module only when fault injection is on.
  */
+import type { Server } from 'node:http';
 import { ToxicHelper } from '@dual-write/faults';
 import type { AppPluginContext } from '../../app.ts';
 import { runBlackHole } from './black-hole.ts';
+import { watchOrderCallbacks } from './callback-watch.ts';
 import { Evidence } from './evidence.ts';
-import { POOL_DEFAULTS, type ScenarioQuery } from './kinds.ts';
+import { EARLY_DEFAULTS, POOL_DEFAULTS, type ScenarioQuery } from './kinds.ts';
 import { runPoolExhaustion } from './pool-exhaustion.ts';
+import { runPrematureMessage } from './premature-message.ts';
 import type { ScenarioReport } from './report.ts';
-import type { ScenarioDeps } from './scenario-deps.ts';
+import type { HostageReports, ScenarioDeps } from './scenario-deps.ts';
 import { runZombieMessage } from './zombie-message.ts';
 
 export interface ScenarioRunner {
@@ -19,15 +22,19 @@ export interface ScenarioRunner {
   close(): Promise<void>;
 }
 
-export function scenarioRunner(app: AppPluginContext, effectTimeoutMs: number): ScenarioRunner {
+/** `server`: the service's HTTP server, where kind=early watches the consumers' callbacks arrive. */
+export function scenarioRunner(app: AppPluginContext, effectTimeoutMs: number, server: Server, hostage?: HostageReports): ScenarioRunner {
   const { config } = app.context;
   const faults = new ToxicHelper(config.toxiproxy.url);
+  const callbacks = watchOrderCallbacks(server);
   let evidence: Evidence | undefined;
   const deps = (): ScenarioDeps => ({
     config,
     service: app.context,
     faults,
     evidence: (evidence ??= new Evidence(config, app.directDatabaseUrl, app.topic)),
+    callbacks,
+    hostage,
     appDatabaseUrl: app.databaseUrl,
     topic: app.topic,
     baseUrl: app.url,
@@ -40,6 +47,7 @@ export function scenarioRunner(app: AppPluginContext, effectTimeoutMs: number): 
     const outbox = query.strategy === 'outbox';
     if (query.kind === 'db') return runZombieMessage(d, outbox ? 'outbox' : 'naive');
     if (query.kind === 'mq') return runBlackHole(d, query.cause ?? 'broker', outbox ? 'outbox' : 'naive-after-commit');
+    if (query.kind === 'early') return runPrematureMessage(d, outbox ? 'outbox' : 'naive', query.holdMs ?? EARLY_DEFAULTS.holdMs);
     return runPoolExhaustion(d, {
       latencyMs: query.latencyMs ?? POOL_DEFAULTS.latencyMs,
       burst: query.burst ?? POOL_DEFAULTS.burst,
@@ -56,6 +64,7 @@ export function scenarioRunner(app: AppPluginContext, effectTimeoutMs: number): 
       return result;
     },
     async close() {
+      callbacks.close();
       await evidence?.close();
     },
   };
