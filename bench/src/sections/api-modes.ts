@@ -8,7 +8,7 @@ import { DB_ONLY_PATH } from '../lib/db-only-orders.ts';
 import { SECOND_INSERT_PATH, SECOND_INSERT_STRATEGY } from '../lib/second-insert-orders.ts';
 import type { RelayKind } from './api-relay.ts';
 
-export type ApiModeId = 'db-only' | 'second-insert' | 'naive' | 'outbox-polling' | 'outbox' | 'outbox-relay-process' | 'outbox-relay-stopped' | 'cdc';
+export type ApiModeId = 'db-only' | 'second-insert' | 'naive' | 'naive-detector' | 'outbox-polling' | 'outbox' | 'outbox-detector' | 'outbox-relay-process' | 'outbox-relay-stopped' | 'cdc';
 
 export interface ApiMode {
   id: ApiModeId;
@@ -26,6 +26,8 @@ export interface ApiMode {
   deployable: boolean;
   /** The step's reference mode (what it adds to), for the "÷ previous step" column. */
   after?: ApiModeId;
+  /** The hostage-connection detector (@dual-write/detector) runs during this mode's turns. */
+  detector?: boolean;
   /** What this mode adds and what that costs the writer (the report's text). */
   explains: string;
 }
@@ -44,6 +46,10 @@ export const API_MODES: readonly ApiMode[] = [
     explains: 'BEGIN, INSERT order, await the Kafka send (acks=all), COMMIT: the pool connection waits for Kafka (for comparison only: it is not safe).',
   },
   {
+    id: 'naive-detector', label: 'naive + hostage detector', path: '/api/v1/orders', strategy: 'naive', notify: true, relay: 'none', outboxed: false, deployable: false, after: 'naive', detector: true,
+    explains: 'the naive write with detectHostageConnections() running (each request a unit of work through the Fastify hook; pg\'s queries and checkouts and the producer\'s sends watched; the Prometheus counter and histogram fed; reports counted, not logged): every request is a hostage — its transaction awaits the send — so this is the detector\'s cost when it fires on every request (a stack trace and a report each).',
+  },
+  {
     id: 'outbox-relay-stopped', label: 'outbox, relay stopped', path: '/api/v1/orders', strategy: 'outbox', notify: true, relay: 'none', outboxed: true, deployable: false, after: 'second-insert',
     explains: 'the real outbox table, nothing reading it (rows pile up; they are published after the turn): on top of the plain second INSERT, the outbox\'s two triggers — the per-key advisory lock (pg_advisory_xact_lock_shared, migration 000002) and the statement-level NOTIFY, which PostgreSQL queues at COMMIT under one cluster-wide lock (PreCommit_Notify: notifying commits serialise on it) even when nobody listens.',
   },
@@ -54,6 +60,10 @@ export const API_MODES: readonly ApiMode[] = [
   {
     id: 'outbox', label: 'outbox as shipped (NOTIFY on, relay listening)', path: '/api/v1/orders', strategy: 'outbox', notify: true, relay: 'listen', outboxed: true, deployable: true, after: 'outbox-polling',
     explains: 'the defaults: the NOTIFY trigger on and the relay LISTENing in the service\'s process. Now a backend listens: every commit also signals it, and the relay wakes for each notification and reads what is there — more, smaller batches (more SELECTs, DELETEs and Kafka requests per message) than the polling relay, which takes whatever accumulated.',
+  },
+  {
+    id: 'outbox-detector', label: 'outbox as shipped + hostage detector', path: '/api/v1/orders', strategy: 'outbox', notify: true, relay: 'listen', outboxed: true, deployable: true, after: 'outbox', detector: true,
+    explains: 'the outbox as shipped with detectHostageConnections() running: its cost when it watches and never fires (every pg query\'s text checked for BEGIN/COMMIT, every checkout tracked, the relay\'s sends looked at) — what leaving it on in production costs.',
   },
   {
     id: 'outbox-relay-process', label: 'outbox as shipped, relay in its own process', path: '/api/v1/orders', strategy: 'outbox', notify: true, relay: 'process', outboxed: true, deployable: true, after: 'outbox',

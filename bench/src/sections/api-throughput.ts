@@ -17,11 +17,14 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import kafkajs from 'kafkajs';
 import pg from 'pg';
+import promClient from 'prom-client';
 import { resolveConfig, withDatabase, type LabConfig } from '@dual-write/config';
 import { runAudit } from '@dual-write/audit';
 import { SAMPLE_ITEMS } from '@dual-write/loadgen';
 import { dropDatabaseAndTopic as dropScratch, recreateDatabaseAndTopic as recreateScratch } from '@dual-write/lab';
+import { detectHostageConnections, type HostageDetector } from '@dual-write/detector';
 import { buildApp, type App } from '@dual-write/order-service';
 import { outboxTables } from '@dual-write/outbox';
 import { dbOnlyOrders } from '../lib/db-only-orders.ts';
@@ -283,6 +286,8 @@ export interface ApiThroughputData {
    */
   relayWork?: Partial<Record<ApiModeId, { published: number; batches: number }>>;
   audit?: { rows: number; messages: number; blackHoles: number; ghosts: number; duplicates: number };
+  /** Per detector mode: the hostage reports during its turns (warm-up, probes and drains included). */
+  detectorReports?: Partial<Record<ApiModeId, number>>;
   pgbench: PgbenchRun;
 }
 
@@ -338,8 +343,30 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
     let audit: ApiThroughputData['audit'];
     let excludedRounds: number[] | undefined;
     let notifyOn = true;
+    /** The hostage-connection detector of the detector modes; its reports are counted per mode. */
+    let detector: HostageDetector | undefined;
+    let detectorMode: ApiModeId | undefined;
+    const detectorReports: Partial<Record<ApiModeId, number>> = {};
+    const startDetector = (mode?: ApiModeId) => {
+      detectorMode = mode;
+      detector = detectHostageConnections({
+        pg,
+        kafkajs,
+        prometheus: { client: promClient, registry: new promClient.Registry() },
+        onReport: () => {
+          if (detectorMode) detectorReports[detectorMode] = (detectorReports[detectorMode] ?? 0) + 1;
+        },
+      });
+    };
+    const stopDetector = () => {
+      detector?.stop();
+      detector = undefined;
+    };
     try {
-      app = await buildApp({ config, databaseUrl, directDatabaseUrl: databaseUrl, topic, plugins: [dbOnlyOrders, secondInsertOrders] });
+      // The app is built while a detector runs, so its request hook and its Kafka producer carry the detector's
+      // thin wrappers in every mode (they pass straight through while no detector runs): only the detector differs.
+      startDetector();
+      app = await buildApp({ config, databaseUrl, directDatabaseUrl: databaseUrl, topic, onRequest: [detector!.fastifyHook], plugins: [dbOnlyOrders, secondInsertOrders] }).finally(stopDetector);
       await app.fastify.listen({ host: '127.0.0.1', port: 0 });
       const setup = new pg.Client({ connectionString: databaseUrl });
       await setup.connect();
@@ -351,6 +378,9 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
 
       /** The mode's state: its relay and its NOTIFY trigger. */
       const enter = async (m: ApiMode) => {
+        if (!m.detector && detector) stopDetector();
+        if (m.detector && !detector) startDetector(m.id);
+        detectorMode = m.id;
         if (m.notify !== notifyOn) {
           await relay.use('none'); // ALTER TABLE waits for no one
           await setNotifyTrigger(databaseUrl, m.notify);
@@ -409,6 +439,7 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
           }
         }
       }
+      stopDetector();
       await relay.use('none');
       if (!notifyOn) await setNotifyTrigger(databaseUrl, true);
       notifyOn = true;
@@ -436,13 +467,14 @@ export async function runApiThroughput(ctx: SectionContext, opts: ApiThroughputO
       audit = { rows: counts.rows, messages: counts.messages, blackHoles: counts.blackHoles, ghosts: counts.ghosts, duplicates: counts.duplicates };
       say(`  ${counts.rows} orders, ${counts.messages} messages: ${counts.blackHoles} lost, ${counts.ghosts} ghosts, ${counts.duplicates} duplicated`);
     } finally {
+      stopDetector();
       await relay.stop().catch((err: unknown) => notes.push(`relay stop failed: ${(err as Error).message}`));
       await app?.close().catch((err: unknown) => notes.push(`order service close failed: ${(err as Error).message}`));
     }
 
     const pgbench = await runPgbenchVariants(ctx, databaseUrl, sizes);
     if (!pgbench.ran) say(`api-throughput: ${pgbench.reason}`);
-    const data: ApiThroughputData = { sizes, database, topic, modes: modes.map((m) => m.id), unavailable, loads, excludedRounds, outboxDrains, relayWork, audit, pgbench };
+    const data: ApiThroughputData = { sizes, database, topic, modes: modes.map((m) => m.id), unavailable, loads, excludedRounds, outboxDrains, relayWork, audit, detectorReports, pgbench };
     await mkdir(ctx.outDir, { recursive: true });
     await writeFile(path.join(ctx.outDir, 'api-throughput.json'), JSON.stringify(data, null, 2));
     return summarizeApiThroughput(data, notes);
@@ -485,6 +517,9 @@ export function summarizeApiThroughput(data: ApiThroughputData, extraNotes: stri
   };
   ratio('API throughput: outbox ÷ DB-only (req/s)', 'outbox req/s', 'DB-only req/s', outbox?.reqPerSec, dbOnly?.reqPerSec);
   ratio('API throughput: outbox ÷ naive (req/s)', 'outbox req/s', 'naive req/s', outbox?.reqPerSec, naive?.reqPerSec);
+  // The hostage-connection detector's cost: the same write with and without it, side by side.
+  ratio('API throughput: naive + hostage detector ÷ naive (req/s; it fires on every request)', 'with the detector req/s', 'without req/s', by('naive-detector')?.reqPerSec, naive?.reqPerSec);
+  ratio('API throughput: outbox + hostage detector ÷ outbox (req/s; it watches, never fires)', 'with the detector req/s', 'without req/s', by('outbox-detector')?.reqPerSec, outbox?.reqPerSec);
   for (const id of ['second-insert', 'outbox-polling', 'outbox-relay-process', 'outbox-relay-stopped', 'cdc'] as const) {
     const l = by(id);
     ratio(`API throughput: ${modeById(id).label} ÷ DB-only (req/s)`, `${modeById(id).label} req/s`, 'DB-only req/s', l?.reqPerSec, dbOnly?.reqPerSec);
@@ -539,6 +574,9 @@ export function summarizeApiThroughput(data: ApiThroughputData, extraNotes: stri
     '"relay msgs per batch": messages the relay published ÷ Kafka batches it sent during the mode\'s measured turns and the drain after each (the in-process relays; a child process is not counted) — how much work each read, delete and produce request carried.',
     `The order service (pool ${s.connections}, the same as the load's concurrency) runs in this process on the direct PostgreSQL and Kafka endpoints (no Toxiproxy), on the scratch database ${data.database} and topic ${data.topic} (recreated, then dropped). The relay runs only in the modes that publish: in this process (LISTEN or polling, batch 500, poll 1 s), or as a child process (services/relay).`,
     'DB-only = POST /bench/orders and "+ 2nd INSERT" = POST /bench/orders-second-insert, the service\'s own POST /api/v1/orders path minus the messaging (same body validation, same order row through the same model, same 201), mounted on the service\'s app by the benchmark alone (bench/src/lib/db-only-orders.ts, second-insert-orders.ts). The service has no such strategies: a write that silently drops the event must never be reachable in the lab\'s real API.',
+    ...(data.detectorReports && (by('naive-detector') || by('outbox-detector'))
+      ? [`Hostage detector reports during its modes' turns (warm-up and drains included): ${(['naive-detector', 'outbox-detector'] as const).filter((id) => by(id)).map((id) => `${modeById(id).label} ${data.detectorReports?.[id] ?? 0}`).join(' · ')} — every naive request is one; the outbox none. Outside these modes no detector runs; the app's request hook and Kafka producer keep the detector's pass-through wrappers in every mode, so only the detector itself differs.`]
+      : []),
     data.audit ? `Audit (every naive and outbox order on the topic; DB-only and second-insert orders excluded): ${data.audit.rows} orders, ${data.audit.messages} messages, ${data.audit.blackHoles} lost, ${data.audit.ghosts} ghosts, ${data.audit.duplicates} duplicated.` : 'The audit did not run.',
     pgbNote,
     ...(data.excludedRounds?.length

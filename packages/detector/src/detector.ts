@@ -38,6 +38,9 @@ export interface HostageReport {
   callSite: string | undefined;
   /** Whether the broker call failed (it still held the connection meanwhile). */
   failed: boolean;
+  /** When the broker call began (ISO 8601). */
+  startedAt: string;
+  /** When it settled and was reported (ISO 8601). */
   at: string;
 }
 
@@ -71,7 +74,10 @@ export interface HostageDetector {
   fastifyHook: (request: unknown, reply: unknown, done: () => void) => void;
   /** Express/Connect middleware: the same for Express. */
   expressMiddleware: (req: unknown, res: unknown, next: () => void) => void;
-  /** Puts pg and kafkajs back as they were. */
+  /**
+   * Puts pg and kafkajs back as they were. Producers made meanwhile and the hooks keep a thin wrapper that follows
+   * the next detector started, and passes straight through while none runs.
+   */
   stop(): void;
 }
 
@@ -81,6 +87,14 @@ const END = /^\s*(commit|end|abort|rollback)\b(?!\s+to\b)/i;
 
 type Fn = (this: unknown, ...args: unknown[]) => unknown;
 type Patchable = Record<string | symbol, unknown>;
+type Watch = (brokerCall: string, original: Fn, self: unknown, args: unknown[]) => unknown;
+
+/**
+ * The running detector's watch, if any. Producers and request hooks made by a detector stay in place after its
+ * stop() (they cannot be taken back) and follow whichever detector runs now — passing straight through when none.
+ */
+let activeWatch: Watch | undefined;
+const unitOfWork = (next: () => void) => (activeWatch ? storage.run(new Holdings(), next) : next());
 
 function invalid(option: string, expected: string): DetectorError {
   return new DetectorError('DW_DETECTOR_INVALID_OPTION', `detectHostageConnections(): option ${option} is not ${expected}.`, `Pass ${option}: ${expected} (see the @dual-write/detector README).`);
@@ -181,7 +195,17 @@ export function detectHostageConnections<R>(options: HostageDetectorOptions<R>):
   const report = (brokerCall: string, held: { connections: number; inTransaction: boolean }, t0: number, stack: string | undefined, failed: boolean) => {
     const heldMs = performance.now() - t0;
     if (heldMs < minHeldMs) return;
-    const r: HostageReport = { brokerCall, heldMs: Math.round(heldMs * 10) / 10, connections: held.connections, inTransaction: held.inTransaction, callSite: withCallSites ? callSite(stack) : undefined, failed, at: new Date().toISOString() };
+    const now = Date.now();
+    const r: HostageReport = {
+      brokerCall,
+      heldMs: Math.round(heldMs * 10) / 10,
+      connections: held.connections,
+      inTransaction: held.inTransaction,
+      callSite: withCallSites ? callSite(stack) : undefined,
+      failed,
+      startedAt: new Date(now - heldMs).toISOString(),
+      at: new Date(now).toISOString(),
+    };
     count++;
     kept.push(r);
     if (kept.length > keep) kept.shift();
@@ -192,12 +216,12 @@ export function detectHostageConnections<R>(options: HostageDetectorOptions<R>):
       /* a reporter's failure never breaks the application's call */
     }
   };
-  const watchCall = (brokerCall: string, original: Fn): Fn => function (this: unknown, ...args: unknown[]) {
+  const watch: Watch = (brokerCall, original, self, args) => {
     const held = storage.getStore()?.snapshot();
-    if (!held || held.connections === 0) return original.apply(this, args);
+    if (!held || held.connections === 0) return original.apply(self, args);
     const stack = withCallSites ? new Error().stack : undefined;
     const t0 = performance.now();
-    const result = original.apply(this, args) as Promise<unknown>;
+    const result = original.apply(self, args) as Promise<unknown>;
     return result.then(
       (value) => {
         report(brokerCall, held, t0, stack, false);
@@ -212,23 +236,30 @@ export function detectHostageConnections<R>(options: HostageDetectorOptions<R>):
   patch(kafkaProto, 'producer', (original) => function (this: unknown, ...args: unknown[]) {
     const producer = original.apply(this, args) as Patchable;
     for (const method of ['send', 'sendBatch']) {
-      if (typeof producer[method] === 'function') producer[method] = watchCall(`kafkajs producer.${method}`, producer[method] as Fn);
+      const send = producer[method] as Fn | undefined;
+      if (typeof send !== 'function') continue;
+      const name = `kafkajs producer.${method}`;
+      producer[method] = function (this: unknown, ...sendArgs: unknown[]) {
+        const w = activeWatch;
+        return w ? w(name, send, this, sendArgs) : send.apply(this, sendArgs);
+      };
     }
     return producer;
   });
   clientProto[ACTIVE] = true;
   kafkaProto[ACTIVE] = true;
+  activeWatch = watch;
 
-  const fresh = (next: () => void) => storage.run(new Holdings(), next);
   return {
     get count() {
       return count;
     },
     reports: () => [...kept],
     scope: (fn) => storage.run(new Holdings(), fn),
-    fastifyHook: (_request, _reply, done) => fresh(done),
-    expressMiddleware: (_req, _res, next) => fresh(next),
+    fastifyHook: (_request, _reply, done) => unitOfWork(done),
+    expressMiddleware: (_req, _res, next) => unitOfWork(next),
     stop() {
+      if (activeWatch === watch) activeWatch = undefined;
       for (const undo of restore.reverse()) undo();
       restore.length = 0;
       delete clientProto[ACTIVE];

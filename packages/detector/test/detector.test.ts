@@ -142,6 +142,28 @@ describe('detectHostageConnections() on pg + kafkajs', () => {
     expect(detector.count).toBe(seen.length);
   });
 
+  it('after stop(): nothing is reported; a detector started later watches the producers the first one wrapped', async () => {
+    const pool = lab.pool({ max: 2 });
+    const hostage = () =>
+      detector.scope(async () => {
+        const client = await pool.connect();
+        try {
+          await client.query('BEGIN');
+          await send();
+          await client.query('COMMIT');
+        } finally {
+          client.release();
+        }
+      });
+    detector.stop();
+    expect(await reportsDuring(hostage)).toEqual([]);
+    const later: HostageReport[] = [];
+    detector = detectHostageConnections({ pg, kafkajs, onReport: (r) => later.push(r) });
+    await hostage();
+    expect(later).toHaveLength(1);
+    expect(later[0]).toMatchObject({ inTransaction: true });
+  });
+
   it('bad options and a second start are refused with a code and a hint', () => {
     expect(() => detectHostageConnections({ pg: {} as never, kafkajs })).toThrow(DetectorError);
     expect(() => detectHostageConnections({ pg, kafkajs, minHeldMs: -1 })).toThrow(/minHeldMs/);
