@@ -1,18 +1,25 @@
-/** The first stack frame outside node_modules, node's internals and this package: where the broker call was made. */
+/**
+ * Where the broker call was made: the first two stack frames outside node_modules, node's internals and this
+ * package (the call itself, then its caller, async frames included), as `file:line (function) ← file:line (caller)`.
+ */
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const OWN_DIR = path.dirname(fileURLToPath(import.meta.url));
+const FRAMES = 2;
 
 export function callSite(stack: string | undefined, cwd = process.cwd()): string | undefined {
   if (!stack) return undefined;
+  const frames: string[] = [];
   for (const line of stack.split('\n').slice(1)) {
-    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?\s*$/.exec(line.trim());
+    const text = line.trim();
+    const m = /\(?((?:file:\/\/)?\/[^():]+):(\d+):(\d+)\)?$/.exec(text);
     if (!m) continue;
     const file = m[1]!.startsWith('file://') ? fileURLToPath(m[1]!) : m[1]!;
     if (file.includes(`${path.sep}node_modules${path.sep}`) || file.startsWith(OWN_DIR)) continue;
-    const fn = /^at (?:async )?([^\s(]+) \(/.exec(line.trim())?.[1];
-    return `${path.relative(cwd, file) || file}:${m[2]}${fn ? ` (${fn})` : ''}`;
+    const fn = /^at (?:async )?([^\s(]+) \(/.exec(text)?.[1];
+    frames.push(`${path.relative(cwd, file) || file}:${m[2]}${fn && fn !== '<anonymous>' ? ` (${fn})` : ''}`);
+    if (frames.length === FRAMES) break;
   }
-  return undefined;
+  return frames.length ? frames.join(' ← ') : undefined;
 }
