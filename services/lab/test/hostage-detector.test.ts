@@ -48,7 +48,7 @@ describe('detectHostageConnections() in the lab, Kafka 1 s slow', () => {
     const [report] = detector.reports().slice(-1);
     expect(report).toMatchObject({ brokerCall: 'kafkajs producer.send', inTransaction: true, connections: 1, failed: false });
     expect(report!.heldMs).toBeGreaterThanOrEqual(1000);
-    expect(report!.callSite).toMatch(/services\/order-service\/src\/(orders\/write-order|kafka\/naive-publisher)\.ts:\d+/);
+    expect(report!.callSite).toMatch(/^services\/order-service\/src\/kafka\/naive-publisher\.ts:\d+ .*← services\/order-service\/src\/orders\/write-order\.ts:\d+ \(writeOrder\)/);
     expect(lines.some((l) => l.startsWith('[hostage-connection]') && l.includes(report!.callSite!))).toBe(true);
   });
 
