@@ -1,6 +1,8 @@
 // The pure parts, without the stack: backoff, message decoding, the handled tracker.
 import { describe, expect, it } from 'vitest';
+import { resolveConfig } from '@dual-write/config';
 import { encodeOrderCreated } from '@dual-write/schema';
+import { resolveOptions } from '../src/options.ts';
 import { backoffDelayMs, decodeDownstreamMessage } from '../src/index.ts';
 import { HandledTracker, type HandledMessage } from '../src/handled-tracker.ts';
 import { orderCreatedEvent } from '../src/testing/index.ts';
@@ -60,5 +62,19 @@ describe('HandledTracker', () => {
   it('waitForHandled times out with the stats in the message', async () => {
     const tracker = new HandledTracker('t');
     await expect(tracker.waitForHandled(1, { timeoutMs: 10 })).rejects.toThrow(/10 ms passed before 1 handled message\(s\) \(handled 0/);
+  });
+});
+
+describe('resolveOptions: notFoundRetryMs', () => {
+  const base = { name: 'shipping', groupId: 'g', recordEffect: async () => 'shipped', brokers: ['127.0.0.1:1'], topic: 't', databaseUrl: 'postgres://u@h/d', orderServiceUrl: 'http://127.0.0.1:1' };
+  it('defaults to NOT_FOUND_RETRY_MS of the config (0: a 404 is recorded at once), and takes an explicit value', () => {
+    expect(resolveOptions({ ...base, config: resolveConfig({}, {}) }).notFoundRetryMs).toBe(0);
+    expect(resolveOptions({ ...base, config: resolveConfig({ NOT_FOUND_RETRY_MS: 2500 }, {}) }).notFoundRetryMs).toBe(2500);
+    expect(resolveOptions({ ...base, config: resolveConfig({}, {}), notFoundRetryMs: 300 }).notFoundRetryMs).toBe(300);
+  });
+  it('refuses a negative or fractional window, naming the option; the setting likewise', () => {
+    expect(() => resolveOptions({ ...base, notFoundRetryMs: -1 })).toThrow(/notFoundRetryMs=-1 .*whole number ≥ 0/);
+    expect(() => resolveOptions({ ...base, notFoundRetryMs: 1.5 })).toThrow(/notFoundRetryMs/);
+    expect(() => resolveConfig({}, { NOT_FOUND_RETRY_MS: 'soon' })).toThrow(/NOT_FOUND_RETRY_MS/);
   });
 });
