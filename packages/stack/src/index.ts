@@ -6,7 +6,7 @@ export { layout, SERVICE_NAMES, OPTIONAL_SERVICE_NAMES, type ServiceName } from 
 export { runningFromPidFile, isAlive } from './process.ts';
 export type { ServiceStatus, Progress } from './types.ts';
 // The building blocks, for tools that run services of their own next to the stack (the benchmark's peers).
-export { canConnect, postgresBinaries, serverUser } from './postgres.ts';
+export { canConnect, postgresBinaries, serverUser, POSTGRES_SETTINGS } from './postgres.ts';
 export { run, runToLog, startDetached, stopFromPidFile, tailFile } from './process.ts';
 export { freePort, isListening, pidListeningOn, whoListensOn } from './net.ts';
 export { requireJava17, requireMaven } from './prerequisites.ts';

@@ -85,6 +85,13 @@ export async function ensureDatabase(config: LabConfig, progress: Progress): Pro
   }
 }
 
+/**
+ * The server settings the stack starts PostgreSQL with (docker-compose.yml passes the same; a test keeps them in
+ * step): room for every test's pools, logical decoding for the CDC relay and Debezium, and commit times for the
+ * auditor's premature check (pg_xact_commit_timestamp).
+ */
+export const POSTGRES_SETTINGS: readonly string[] = ['max_connections=300', 'wal_level=logical', 'shared_buffers=256MB', 'track_commit_timestamp=on'];
+
 export async function startPostgres(config: LabConfig, paths: Layout, progress: Progress): Promise<void> {
   const adminUrl = withDatabase(config.database.url, 'postgres');
   const { host, port } = config.database.upstream;
@@ -142,11 +149,7 @@ export async function startPostgres(config: LabConfig, paths: Layout, progress: 
       '-p', String(port),
       '-c', `listen_addresses=${host === 'localhost' ? '127.0.0.1' : host}`,
       '-c', 'unix_socket_directories=',
-      '-c', 'max_connections=300',
-      '-c', 'wal_level=logical',
-      // The auditor's premature check reads each row's commit time (pg_xact_commit_timestamp).
-      '-c', 'track_commit_timestamp=on',
-      '-c', 'shared_buffers=256MB',
+      ...POSTGRES_SETTINGS.flatMap((s) => ['-c', s]),
     ],
     logFile: paths.logFile('postgres'),
     pidFile,

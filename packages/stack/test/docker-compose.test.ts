@@ -4,7 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { findRepoRoot, resolveConfig, SETTINGS } from '@dual-write/config';
-import { layout, proxySpecs, serverProperties } from '../src/index.ts';
+import { layout, POSTGRES_SETTINGS, proxySpecs, serverProperties } from '../src/index.ts';
 
 const root = findRepoRoot();
 const compose = parse(readFileSync(path.join(root, 'docker-compose.yml'), 'utf8')) as {
@@ -22,6 +22,12 @@ describe('docker-compose.yml matches the stack', () => {
       expect(Object.keys(SETTINGS), `${name} is not a known setting`).toContain(name);
       expect(value, name).toBe(SETTINGS[name as keyof typeof SETTINGS].default);
     }
+  });
+
+  it('starts PostgreSQL with the stack’s server settings (commit times for the auditor, logical decoding, …)', () => {
+    const command = compose.services.postgres!.command ?? [];
+    const settings = command.flatMap((arg, i) => (command[i - 1] === '-c' ? [arg] : []));
+    expect(settings).toEqual([...POSTGRES_SETTINGS]);
   });
 
   it('publishes PostgreSQL on DATABASE_URL’s port with its credentials and database', () => {
