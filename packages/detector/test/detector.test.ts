@@ -3,6 +3,8 @@
  * awaited while the same unit of work holds a connection is reported with its held time and call site; the same
  * call after COMMIT, or while *another* unit of work holds a transaction, is not.
  */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import kafkajs, { type Producer } from 'kafkajs';
@@ -131,6 +133,38 @@ describe('detectHostageConnections() on pg + kafkajs', () => {
       expect(reports[0]).toMatchObject({ inTransaction: true });
     } finally {
       await sequelize.close();
+    }
+  });
+
+  it('as Express/Connect middleware on a plain node:http server: each request is its own unit of work', async () => {
+    const pool = lab.pool({ max: 4 });
+    // One handler: ?hold=1 keeps a transaction open across the send; otherwise it only sends.
+    const server = http.createServer((req, res) =>
+      detector.expressMiddleware(req, res, () => {
+        void (async () => {
+          const hold = req.url?.includes('hold=1');
+          const client = hold ? await pool.connect() : undefined;
+          try {
+            await client?.query('BEGIN');
+            await send();
+            await client?.query('COMMIT');
+          } finally {
+            client?.release();
+          }
+          res.end('ok');
+        })();
+      }),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const reports = await reportsDuring(async () => {
+        await Promise.all([fetch(`${url}/?hold=1`).then((r) => r.text()), fetch(`${url}/`).then((r) => r.text()), fetch(`${url}/`).then((r) => r.text())]);
+      });
+      expect(reports).toHaveLength(1);
+      expect(reports[0]).toMatchObject({ inTransaction: true });
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 
