@@ -29,6 +29,8 @@ async function main(): Promise<void> {
 dual-write-lab is running — order service on ${u} (fault injection ${config.orderService.faultInjection ? 'ON' : 'off'}),
 relay (metrics ${system.relay?.url ? `${system.relay.url}/metrics` : "off"}), shipping and billing consumers
 
+  dashboard: ${u}/dashboard/   (backlog, relays, dead letters, the auditor, every scenario naive vs outbox)
+
   curl -s ${u}/health
   curl -s -X POST ${u}/api/v1/orders -H 'content-type: application/json' \\
        -d '{"customerId":"alice","items":[{"sku":"BOOK-001","qty":1,"priceCents":4599}]}'

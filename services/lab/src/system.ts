@@ -12,6 +12,7 @@ import { buildApp, type App } from '@dual-write/order-service';
 import { faultScenarios } from '@dual-write/order-service/lab';
 import { startRelay, type Relay } from '@dual-write/relay';
 import { labRelayOptions } from '@dual-write/lab-relay';
+import { labDashboard } from './dashboard.ts';
 import { startShipping } from '@dual-write/shipping';
 
 export interface SystemOptions {
@@ -52,6 +53,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
   const log = opts.log ?? ((l: string) => console.log(l));
   // Started before the app makes its Kafka producer (the detector watches producers made after it starts).
   const detector = opts.hostageDetector === false ? undefined : detectHostageConnections({ pg, kafkajs, log });
+  const relayUrls: string[] = []; // the dashboard's view of the relay (/metrics, /health), filled once it runs
   // The lab's GET /api/v1/bad-scenario: it injects faults only when config.orderService.faultInjection is on.
   const app = await buildApp({
     config,
@@ -60,7 +62,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     topic: opts.topic,
     logger: opts.logger,
     onRequest: detector ? [detector.fastifyHook] : [],
-    plugins: [faultScenarios({ hostageDetector: detector })],
+    plugins: [faultScenarios({ hostageDetector: detector }), labDashboard({ config, relays: () => relayUrls })],
   }).catch((err: unknown) => {
     detector?.stop();
     throw err;
@@ -82,6 +84,7 @@ export async function startSystem(opts: SystemOptions): Promise<RunningSystem> {
     ...(opts.relayPort !== undefined ? { port: opts.relayPort } : {}),
     logLevel: opts.relayLogLevel ?? 'warn',
   });
+  if (relay?.url) relayUrls.push(relay.url);
   const shipping = await startShipping({ ...common, groupId: `shipping${suffix}` });
   const billing = await startBilling({ ...common, groupId: `billing${suffix}` });
   return {

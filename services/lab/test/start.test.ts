@@ -56,6 +56,12 @@ async function expectServing(url: string, run: RunningCommand) {
   const metrics = await fetch(metricsUrl!);
   expect(metrics.status).toBe(200);
   expect(await metrics.text()).toContain('outbox');
+  // The dashboard, named in the startup text, answers there.
+  const dashboardUrl = /dashboard: (http:\/\/\S+)/.exec(run.stdout())?.[1];
+  expect(dashboardUrl, run.stdout()).toBe(`${url.replace('127.0.0.1', 'localhost')}/dashboard/`);
+  const dashboard = await fetch(dashboardUrl!.replace('localhost', '127.0.0.1'));
+  expect(dashboard.status).toBe(200);
+  expect(await dashboard.text()).toContain('<main id="main">');
 }
 
 describe('npm start', () => {
