@@ -10,12 +10,13 @@
  * retries included, and carry the consumer's own attributes; one explicit span is simpler to trust than a patched
  * kafkajs under ESM.
  */
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Span, type TextMapGetter } from '@opentelemetry/api';
+import { propagation, ROOT_CONTEXT, SpanKind, trace, type TextMapGetter } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME, ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_DESTINATION_PARTITION_ID, ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
   ATTR_MESSAGING_KAFKA_OFFSET, ATTR_MESSAGING_MESSAGE_ID, ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_OPERATION_TYPE, ATTR_MESSAGING_SYSTEM,
 } from '@opentelemetry/semantic-conventions/incubating';
 import type { IHeaders } from 'kafkajs';
+import { inSpan } from '@dual-write/telemetry/spans';
 import type { RecordEffect } from './effect.ts';
 import type { IncomingMessage } from './handle-message.ts';
 
@@ -32,18 +33,6 @@ export const kafkaHeaderGetter: TextMapGetter<IHeaders | undefined> = {
   keys: (carrier) => Object.keys(carrier ?? {}),
   get: (carrier, key) => headerValue(carrier, key),
 };
-
-async function inSpan<T>(span: Span, parent: typeof ROOT_CONTEXT, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await context.with(trace.setSpan(parent, span), fn);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
-}
 
 /** Runs `handle` under a CONSUMER span `process <topic>` that continues the message's trace. */
 export function traceProcess(consumer: { groupId: string }, incoming: IncomingMessage, handle: () => Promise<void>): Promise<void> {
@@ -68,7 +57,7 @@ export function traceProcess(consumer: { groupId: string }, incoming: IncomingMe
     },
     parent,
   );
-  return inSpan(span, parent, handle);
+  return inSpan(span, handle, parent);
 }
 
 /** The effect under an INTERNAL span `<name> record effect`, with the outcome it recorded. */
@@ -78,7 +67,7 @@ export function traceEffect(name: string, recordEffect: RecordEffect): RecordEff
       kind: SpanKind.INTERNAL,
       attributes: { 'order.id': input.orderId, [ATTR_MESSAGING_MESSAGE_ID]: input.eventId, 'order.callback.status': input.verdict.status },
     });
-    return inSpan(span, context.active(), async () => {
+    return inSpan(span, async () => {
       const outcome = await recordEffect(client, input);
       span.setAttribute('effect.outcome', outcome);
       return outcome;

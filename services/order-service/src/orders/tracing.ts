@@ -4,7 +4,8 @@
  * @opentelemetry/instrumentation-http, the queries' spans from @opentelemetry/instrumentation-pg
  * (@dual-write/telemetry, started by main.ts).
  */
-import { context, propagation, SpanKind, SpanStatusCode, trace, type Span } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { inSpan } from '@dual-write/telemetry/spans';
 import {
   ATTR_MESSAGING_DESTINATION_NAME, ATTR_MESSAGING_KAFKA_MESSAGE_KEY, ATTR_MESSAGING_MESSAGE_ID, ATTR_MESSAGING_OPERATION_NAME, ATTR_MESSAGING_OPERATION_TYPE, ATTR_MESSAGING_SYSTEM,
 } from '@opentelemetry/semantic-conventions/incubating';
@@ -16,18 +17,6 @@ export function traceHeaders(): Record<string, string> {
   const carrier: Record<string, string> = {};
   propagation.inject(context.active(), carrier);
   return carrier;
-}
-
-async function inSpan<T>(span: Span, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await context.with(trace.setSpan(context.active(), span), fn);
-  } catch (err) {
-    span.recordException(err as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message });
-    throw err;
-  } finally {
-    span.end();
-  }
 }
 
 /**
