@@ -258,6 +258,22 @@ export async function clusterBrokerIds(brokers: string[]): Promise<number[] | un
 
 const nodeAddress = (n: KafkaNode) => `127.0.0.1:${n.directPort}`;
 
+/**
+ * One node answers the Kafka protocol on `address` (the client's connect: ApiVersions and metadata from that node
+ * alone). Not describeCluster: it may go to another broker of the metadata — a dead one, while this node is fine.
+ */
+export async function nodeAnswers(address: string): Promise<boolean> {
+  const admin = kafkaAdmin([address]);
+  try {
+    await admin.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
 /** A cluster id as Kafka makes them (Uuid.randomUuid: 16 random bytes, base64url), kept in STACK_DIR/kafka-cluster/cluster-id. */
 function clusterId(paths: Layout): string {
   if (existsSync(paths.kafkaClusterIdFile)) return readFileSync(paths.kafkaClusterIdFile, 'utf8').trim();
@@ -330,14 +346,9 @@ async function launchNode(config: LabConfig, paths: Layout, node: KafkaNode, cla
  */
 async function startKafkaCluster(config: LabConfig, paths: Layout, progress: Progress): Promise<void> {
   const started = Date.now();
-  const missing: KafkaNode[] = [];
-  for (const node of config.kafka.nodes) {
-    const pidFile = paths.pidFile(kafkaNodeName(node.id));
-    const ours = runningFromPidFile(pidFile);
-    if (ours && (await kafkaAnswers([nodeAddress(node)]))) continue;
-    if (ours) await stopFromPidFile(pidFile);
-    missing.push(node);
-  }
+  // A node whose process runs is left alone (it may be slow to answer while another node is down: the waits below
+  // cover it); only a node with no live process is started.
+  const missing = config.kafka.nodes.filter((node) => !runningFromPidFile(paths.pidFile(kafkaNodeName(node.id))));
   if (missing.length > 0) {
     const libs = await ensureKafkaJars(config, paths, progress);
     requireJava17();
@@ -347,7 +358,7 @@ async function startKafkaCluster(config: LabConfig, paths: Layout, progress: Pro
       missing.map((node, i) =>
         waitUntilReady({
           service: kafkaNodeName(node.id),
-          probe: () => kafkaAnswers([nodeAddress(node)]),
+          probe: () => nodeAnswers(nodeAddress(node)),
           timeoutMs: config.readyTimeoutMs,
           logFile: paths.logFile(kafkaNodeName(node.id)),
           stillRunning: () => runningFromPidFile(paths.pidFile(kafkaNodeName(node.id)))?.pid === recs[i]!.pid,
@@ -424,7 +435,7 @@ export async function kafkaClusterStatus(config: LabConfig, paths: Layout): Prom
   const nodes = await Promise.all(
     config.kafka.nodes.map(async (n): Promise<ServiceStatus> => {
       const ours = runningFromPidFile(paths.pidFile(kafkaNodeName(n.id)));
-      const up = await kafkaAnswers([nodeAddress(n)]);
+      const up = await nodeAnswers(nodeAddress(n));
       return {
         name: kafkaNodeName(n.id),
         state: up ? (ours ? 'running' : 'external') : 'stopped',
