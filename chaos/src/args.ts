@@ -15,7 +15,7 @@ starts the process again. Also on Ctrl-C/SIGTERM, and after a crash (the next ch
 
 Scripts:
 ${TOGGLES.map((t) => `  ${pad(t.name, 18)}${t.summary}`).join('\n')}
-  ${pad('clear', 18)}removes every toxic, re-enables both proxies, restarts what a dead chaos run stopped
+  ${pad('clear', 18)}removes every toxic, re-enables every proxy, restarts what a dead chaos run stopped
   ${pad('list', 18)}shows the proxies (enabled or not), their toxics and the chaos processes
   ${pad('schedule <file>', 18)}plays a timed sequence of the toggles from a JSON file (schedule --help)
 

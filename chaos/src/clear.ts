@@ -1,5 +1,5 @@
 /**
- * `clear`: removes every toxic on both proxies and re-enables them, whoever put them there, and deletes the
+ * `clear`: removes every toxic on every proxy (postgres, kafka, kafka-1..3) and re-enables them, whoever put them there, and deletes the
  * records of dead chaos processes. Reports each thing it removed.
  */
 import { rmSync } from 'node:fs';
