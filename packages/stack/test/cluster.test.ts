@@ -4,7 +4,8 @@
  *
  * Three KRaft nodes start (one cluster id, a 3-voter quorum with a leader, -Xmx512m each), each advertising its own
  * proxy on the proxied listener; a topic with replication factor 3 has ISR 3; kill -9 of its partition's leader →
- * ISR 2 without it, a new leader, and a produce with acks=all still succeeds; the node started again → ISR 3;
+ * ISR 2 without it, a new leader, and a produce with acks=all still succeeds — while on a topic with
+ * min.insync.replicas=3 (the negative control) the same send is refused; the node started again → ISR 3;
  * `down` stops every node and Toxiproxy — no process of this STACK_DIR is left. Every wait is on a condition
  * (metadata, pids) with a deadline; no fixed sleep.
  */
@@ -53,6 +54,8 @@ const paths = layout(config);
 const nodeIds = config.kafka.nodes.map((n) => n.id);
 const direct = (id: number) => `127.0.0.1:${config.kafka.nodes.find((n) => n.id === id)!.directPort}`;
 const TOPIC = 'cluster-proof';
+/** The negative control: the same topic with min.insync.replicas=3, so acks=all must fail once a replica is gone. */
+const STRICT = 'cluster-proof-strict';
 const startedPids = new Set<number>();
 
 afterAll(async () => {
@@ -94,15 +97,26 @@ function processesOfDir(): number[] {
     });
 }
 
-async function produce(brokers: string[], value: string) {
-  const producer = new Kafka({ clientId: 'cluster-proof', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 15_000, retry: { retries: 5 } }).producer();
+async function produce(brokers: string[], value: string, topic = TOPIC, retries = 5) {
+  const producer = new Kafka({ clientId: 'cluster-proof', brokers, logLevel: logLevel.NOTHING, connectionTimeout: 3000, requestTimeout: 15_000, retry: { retries } }).producer();
   await producer.connect();
   try {
-    const [meta] = await producer.send({ topic: TOPIC, acks: -1, timeout: 15_000, messages: [{ key: 'k', value }] });
+    const [meta] = await producer.send({ topic, acks: -1, timeout: 15_000, messages: [{ key: 'k', value }] });
     return meta!;
   } finally {
     await producer.disconnect();
   }
+}
+
+/** The messages and kafkajs error types along an error's cause chain. */
+function errorChain(err: unknown): string {
+  const parts: string[] = [];
+  let e = err as { message?: string; type?: string; cause?: unknown; originalError?: unknown } | undefined;
+  for (let i = 0; e && i < 6; i++) {
+    parts.push(`${e.type ?? ''} ${e.message ?? String(e)}`);
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return parts.join(' ← ');
 }
 
 describe('a 3-node Kafka cluster (KAFKA_NODES=3)', () => {
@@ -156,12 +170,20 @@ describe('a 3-node Kafka cluster (KAFKA_NODES=3)', () => {
     try {
       const { resources } = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: config.topics.orders.name, configNames: ['min.insync.replicas', 'message.timestamp.type'] }] });
       expect(Object.fromEntries(resources[0]!.configEntries.map((e) => [e.configName, e.configValue]))).toEqual({ 'min.insync.replicas': '2', 'message.timestamp.type': 'LogAppendTime' });
-      await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: 1, replicationFactor: 3 }], waitForLeaders: true });
+      await admin.createTopics({
+        topics: [
+          { topic: TOPIC, numPartitions: 1, replicationFactor: 3 },
+          { topic: STRICT, numPartitions: 1, replicationFactor: 3, configEntries: [{ name: 'min.insync.replicas', value: '3' }] },
+        ],
+        waitForLeaders: true,
+      });
     } finally {
       await admin.disconnect();
     }
     const [state] = await waitFor('ISR 3 on the new topic', () => partitionStates(config.kafka.brokers, TOPIC), (s) => s[0]?.isr.length === 3);
     expect(state!.replicas).toEqual([1, 2, 3]);
+    await waitFor('ISR 3 on the strict topic', () => partitionStates(config.kafka.brokers, STRICT), (s) => s[0]?.isr.length === 3);
+    expect((await produce(config.kafka.brokers, 'all three in sync', STRICT, 0)).errorCode).toBe(0);
     // Through the proxies, with every node up.
     expect((await produce(config.kafka.appBrokers, 'through the proxies')).errorCode).toBe(0);
 
@@ -194,6 +216,14 @@ describe('a 3-node Kafka cluster (KAFKA_NODES=3)', () => {
     const meta = await produce(survivors, 'with one node down');
     expect(meta.errorCode).toBe(0);
     expect(Number(meta.baseOffset)).toBe(1); // after the message sent through the proxies: nothing lost, nothing doubled
+
+    // Negative control: acks=all really waits for the ISR — with min.insync.replicas=3 the same send is refused.
+    await waitFor('ISR 2 on the strict topic', () => partitionStates(survivors, STRICT), (s) => s[0]?.isr.length === 2 && s[0].leader !== victim && s[0].leader >= 0);
+    const refused = await produce(survivors, 'needs three in sync', STRICT, 0).then(
+      () => 'accepted',
+      (err: unknown) => errorChain(err),
+    );
+    expect(refused).toMatch(/NOT_ENOUGH_REPLICAS|not enough replicas|fewer in-sync replicas/i);
   });
 
   it('the killed node started again (startService): it rejoins and the ISR is back to 3; the survivors kept running', async () => {
