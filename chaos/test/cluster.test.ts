@@ -3,7 +3,7 @@
  * ports from freePort(); never the running stack's), run as `node --import tsx chaos/src/cli.ts …` with that
  * stack's settings in their environment: kafka-node-latency and kafka-node-down hit only the chosen node's proxy
  * and are undone on SIGTERM; kafka-leader-kill kills the node that leads the partition (per metadata) and starts it
- * again at the end of --for; on a single-node stack it refuses with the fix.
+ * again at the end of --for, or — its process killed — `clear` does; on a single-node stack it refuses with the fix.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -86,6 +86,21 @@ describe('cluster toggles (KAFKA_NODES=3)', () => {
     expect(pidAfter).toBeDefined();
     expect(pidAfter).not.toBe(pidBefore);
     expect(config.kafka.nodes.filter((n) => n.id !== leader).map((n) => runningFromPidFile(paths.pidFile(kafkaNodeName(n.id)))!.pid)).toEqual(others);
+    expect(await clusterBrokerIds(config.kafka.brokers)).toEqual([1, 2, 3]);
+  });
+
+  it('a leader-kill process killed with kill -9: `clear` starts the node again with the cluster’s settings (from the record), even run with KAFKA_NODES=1', async () => {
+    const [before] = await partitionStates(config.kafka.brokers, config.topics.orders.name);
+    const leader = before!.leader;
+    const child = run(['kafka-leader-kill']);
+    await child.line(/added: the leader of /);
+    expect(runningFromPidFile(paths.pidFile(kafkaNodeName(leader)))).toBeUndefined();
+    child.child.kill('SIGKILL');
+    await child.exited;
+    const clear = startChaos(['clear'], { ...childEnv, KAFKA_NODES: '1' });
+    expect((await clear.exited).code).toBe(0);
+    expect(clear.stdout()).toContain(`started kafka again, stopped by chaos kafka-leader-kill (pid ${child.pid}, no longer running)`);
+    expect(runningFromPidFile(paths.pidFile(kafkaNodeName(leader)))).toBeDefined();
     expect(await clusterBrokerIds(config.kafka.brokers)).toEqual([1, 2, 3]);
   });
 
