@@ -14,10 +14,10 @@ Kafka or PostgreSQL stopped) — holds it for --for (or until Ctrl-C), then undo
 starts the process again. Also on Ctrl-C/SIGTERM, and after a crash (the next chaos run or \`clear\` undoes it).
 
 Scripts:
-${TOGGLES.map((t) => `  ${pad(t.name, 18)}${t.summary}`).join('\n')}
-  ${pad('clear', 18)}removes every toxic, re-enables both proxies, restarts what a dead chaos run stopped
-  ${pad('list', 18)}shows the proxies (enabled or not), their toxics and the chaos processes
-  ${pad('schedule <file>', 18)}plays a timed sequence of the toggles from a JSON file (schedule --help)
+${TOGGLES.map((t) => `  ${pad(t.name, 19)}${t.summary}`).join('\n')}
+  ${pad('clear', 19)}removes every toxic, re-enables every proxy, restarts what a dead chaos run stopped
+  ${pad('list', 19)}shows the proxies (enabled or not), their toxics and the chaos processes
+  ${pad('schedule <file>', 19)}plays a timed sequence of the toggles from a JSON file (schedule --help)
 
 Examples:
   npm run chaos -- kafka-latency --ms 3000 --for 30s

@@ -1,11 +1,11 @@
 /**
- * `clear`: removes every toxic on both proxies and re-enables them, whoever put them there, and deletes the
+ * `clear`: removes every toxic on every proxy (postgres, kafka, kafka-1..3) and re-enables them, whoever put them there, and deletes the
  * records of dead chaos processes. Reports each thing it removed.
  */
 import { rmSync } from 'node:fs';
 import type { LabConfig } from '@dual-write/config';
 import type { ToxicHelper } from '@dual-write/faults';
-import { ownerPid, PROXIES, readRecords, restartWhatItStopped } from './ledger.ts';
+import { existingProxies, ownerPid, readRecords, restartWhatItStopped } from './ledger.ts';
 import type { Say } from './log.ts';
 import { describeToxic } from './list.ts';
 
@@ -25,7 +25,8 @@ export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say)
     if (!r) return pid === undefined ? '' : `, from a chaos process (pid ${pid}) that left no record`;
     return `, from chaos ${r.record.script} (pid ${r.record.pid}, ${r.alive ? 'still running' : 'no longer running'})`;
   };
-  for (const proxy of PROXIES) {
+  const proxies = await existingProxies(faults);
+  for (const proxy of proxies) {
     for (const toxic of await faults.describe(proxy)) {
       if (await faults.removeByName(proxy, toxic.name)) {
         report.toxics.push({ proxy, name: toxic.name });
@@ -33,7 +34,7 @@ export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say)
       }
     }
   }
-  for (const proxy of PROXIES) {
+  for (const proxy of proxies) {
     if ((await faults.proxy(proxy)).enabled) continue;
     await faults.setEnabled(proxy, true);
     report.reenabled.push(proxy);
@@ -50,6 +51,6 @@ export async function clearAll(config: LabConfig, faults: ToxicHelper, say: Say)
     report.records.push(r.file);
     say(`deleted the record of chaos ${r.record.script} (pid ${r.record.pid}, no longer running)`);
   }
-  if (!report.toxics.length && !report.reenabled.length && !report.restarted) say('nothing to clear: no toxics, both proxies enabled');
+  if (!report.toxics.length && !report.reenabled.length && !report.restarted) say('nothing to clear: no toxics, every proxy enabled');
   return report;
 }

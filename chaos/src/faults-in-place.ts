@@ -4,7 +4,8 @@
  */
 import type { LabConfig } from '@dual-write/config';
 import type { Cleanup, ToxicHelper } from '@dual-write/faults';
-import { startService, stopService } from '@dual-write/stack';
+import { DwError } from '@dual-write/config';
+import { partitionStates, startService, stopKafkaNode, stopService } from '@dual-write/stack';
 import { findRelayProcesses, killHard, relayOfStack, respawn } from './processes.ts';
 import { toxicName, type ChaosLedger } from './ledger.ts';
 import type { Say } from './log.ts';
@@ -32,6 +33,7 @@ export async function putInPlace(ctx: FaultContext, fault: Fault, script: string
   }
   if (fault.kind === 'stop') return stopInPlace(ctx, fault.service, fault.signal);
   if (fault.kind === 'kill-relays') return killRelaysInPlace(ctx);
+  if (fault.kind === 'kill-leader') return killLeaderInPlace(ctx, fault.partition);
   if (fault.kind === 'toxic') {
     const name = toxicName(script, ctx.next());
     let adding: Promise<unknown> = Promise.resolve();
@@ -80,6 +82,37 @@ async function stopInPlace(ctx: FaultContext, service: 'kafka' | 'postgres', sig
   stopping = stopService(service, { config, signal, progress: (l) => say(l) });
   await stopping;
   say(`added: ${service} stopped (${signal})`);
+  return undo;
+}
+
+/**
+ * KAFKA_NODES=3: finds the leader of `partition` of the orders topic in fresh metadata, kill -9s that node; the undo
+ * starts it again (startService starts whichever cluster node is not running) and waits until the cluster lists
+ * all three brokers again.
+ */
+async function killLeaderInPlace(ctx: FaultContext, partition: number): Promise<() => Promise<void>> {
+  const { config, ledger, cleanup, say } = ctx;
+  if (config.kafka.nodeCount !== 3 || !config.kafka.managed) {
+    throw new DwError('DW_CONFIG_INVALID', `kafka-leader-kill needs the stack's Kafka cluster (KAFKA_NODES=3, KAFKA_BROKERS unset); here KAFKA_NODES=${config.kafka.nodeCount}${config.kafka.managed ? '' : ' and KAFKA_BROKERS is set'}.`, 'Start it with `npm run stack -- up --kafka-nodes 3` and run the chaos script with KAFKA_NODES=3.');
+  }
+  const topic = config.topics.orders.name;
+  const states = await partitionStates(config.kafka.brokers, topic);
+  const state = states.find((s) => s.partition === partition);
+  if (!state) throw new DwError('DW_CONFIG_INVALID', `The topic ${topic} has no partition ${partition} (it has ${states.length}).`, `Choose --partition from 0 to ${Math.max(0, states.length - 1)}.`);
+  if (state.leader < 0) throw new DwError('DW_STACK_NOT_RUNNING', `Partition ${partition} of ${topic} has no leader right now (ISR ${state.isr.join(',') || 'empty'}).`, 'Wait until the cluster recovers (npm run stack -- status), then try again.');
+  let stopping: Promise<unknown> = Promise.resolve();
+  const undo = cleanup.defer(`start kafka-${state.leader} again`, async () => {
+    await stopping.catch(() => {});
+    const t0 = Date.now();
+    await startService('kafka', { config, progress: (l) => say(l) });
+    ledger.forgetStopped('kafka');
+    say(`removed: kafka-${state.leader} killed — started again, the cluster lists every broker (${((Date.now() - t0) / 1000).toFixed(1)} s to start)`);
+  });
+  ledger.markCluster();
+  ledger.addStopped('kafka');
+  stopping = stopKafkaNode(state.leader, { config, signal: 'SIGKILL', progress: (l) => say(l) });
+  await stopping;
+  say(`added: the leader of ${topic} partition ${partition}, node ${state.leader} (ISR ${state.isr.join(',')}), killed with SIGKILL`);
   return undo;
 }
 

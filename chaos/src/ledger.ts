@@ -5,18 +5,26 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { LabConfig } from '@dual-write/config';
+import { resolveConfig, type LabConfig } from '@dual-write/config';
 import type { ProxyName, ToxicHelper } from '@dual-write/faults';
 import { layout, runningFromPidFile, startService, type RestartableService } from '@dual-write/stack';
 import { respawn, type ProcessSpec } from './processes.ts';
 import type { Say } from './log.ts';
 
-export const PROXIES: readonly ProxyName[] = ['postgres', 'kafka'];
+export const PROXIES: readonly ProxyName[] = ['postgres', 'kafka', 'kafka-1', 'kafka-2', 'kafka-3'];
+
+/** The proxies of PROXIES this Toxiproxy has: `postgres` and `kafka` (a KAFKA_NODES=1 stack), `kafka-1`…`kafka-3` (KAFKA_NODES=3). */
+export async function existingProxies(faults: ToxicHelper): Promise<ProxyName[]> {
+  const all = (await faults.client.getAll()) as Record<string, unknown>;
+  return PROXIES.filter((p) => p in all);
+}
 
 /** Every chaos toxic's name starts with this: chaos_<script>_<pid>_<n>. */
 export const TOXIC_PREFIX = 'chaos_';
 
 export interface ChaosRecord {
+  /** KAFKA_NODES of the chaos process: a dead one's stopped nodes are started again by a cluster config. */
+  kafkaNodes?: number;
   pid: number;
   /** Must appear in /proc/<pid>/cmdline, so a recycled pid is not taken for a live chaos process. */
   marker: string;
@@ -92,6 +100,12 @@ export class ChaosLedger {
   get empty(): boolean {
     const r = this.record;
     return r.toxics.length === 0 && r.disabled.length === 0 && !r.stopped?.length && !r.relays?.length;
+  }
+
+  /** A KAFKA_NODES=3 fault: whoever restarts what this process stopped must do it with the cluster's config. */
+  markCluster(): void {
+    this.record.kafkaNodes = 3;
+    this.write();
   }
 
   addStopped(service: RestartableService): void {
@@ -177,7 +191,7 @@ export async function sweepLeftovers(config: LabConfig, faults: ToxicHelper, say
     rmSync(file, { force: true });
   }
   const livePids = new Set(records.filter((r) => r.alive).map((r) => r.record.pid));
-  for (const proxy of PROXIES) {
+  for (const proxy of await existingProxies(faults)) {
     for (const name of await faults.list(proxy)) {
       const pid = ownerPid(name);
       if (pid === undefined || livePids.has(pid)) continue;
@@ -193,8 +207,10 @@ export async function sweepLeftovers(config: LabConfig, faults: ToxicHelper, say
 /** Starts again the stack services and relays a dead chaos process stopped; returns how many. */
 export async function restartWhatItStopped(config: LabConfig, record: ChaosRecord, who: string, say: Say): Promise<number> {
   let n = 0;
+  // A cluster node killed by kafka-leader-kill is started by a KAFKA_NODES=3 config, whatever this process's is.
+  const clusterConfig = record.kafkaNodes === 3 && config.kafka.nodeCount !== 3 ? resolveConfig({ KAFKA_NODES: 3, STACK_DIR: config.stackDir, STACK_CACHE_DIR: config.cacheDir, TOXIPROXY_URL: config.toxiproxy.url }) : config;
   for (const service of record.stopped ?? []) {
-    await startService(service, { config, progress: (l) => say(l) });
+    await startService(service, { config: service === 'kafka' ? clusterConfig : config, progress: (l) => say(l) });
     say(`started ${service} again, ${who}`);
     n++;
   }

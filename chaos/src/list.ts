@@ -1,7 +1,7 @@
 /** `list`: the proxies (enabled or not), their toxics with attributes, and the chaos processes' records. */
 import type { LabConfig } from '@dual-write/config';
 import type { ToxicHelper, ToxicInfo } from '@dual-write/faults';
-import { PROXIES, readRecords } from './ledger.ts';
+import { existingProxies, readRecords } from './ledger.ts';
 
 export function describeToxic(t: Pick<ToxicInfo, 'type' | 'stream' | 'attributes' | 'toxicity'>): string {
   const attrs = Object.entries(t.attributes ?? {}).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -11,7 +11,7 @@ export function describeToxic(t: Pick<ToxicInfo, 'type' | 'stream' | 'attributes
 
 export async function listState(config: LabConfig, faults: ToxicHelper): Promise<string> {
   const lines: string[] = [];
-  for (const name of PROXIES) {
+  for (const name of await existingProxies(faults)) {
     const proxy = await faults.proxy(name);
     lines.push(`${name} proxy: ${proxy.enabled ? 'enabled' : 'DISABLED'} (${proxy.listen} → ${proxy.upstream})`);
     const toxics = await faults.describe(name);

@@ -58,7 +58,7 @@ export async function openSession(opts: SessionOptions): Promise<ChaosSession> {
 
 /** Waits `ms`, or forever when undefined (until a signal handler exits the process). */
 /** What to do when an undo step failed and a fault may still be in place. */
-export const CLEAR_HINT = 'Run `npm run chaos -- clear`: it removes every toxic and re-enables both proxies.';
+export const CLEAR_HINT = 'Run `npm run chaos -- clear`: it removes every toxic and re-enables every proxy.';
 
 export function hold(ms: number | undefined): Promise<void> {
   if (ms === undefined) {

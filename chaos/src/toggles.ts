@@ -23,7 +23,9 @@ export type Fault =
   /** Stops a stack service (the step's end starts it again). */
   | { kind: 'stop'; service: RestartableService; signal: NodeJS.Signals }
   /** kill -9 of every relay process (the step's end starts each again, as it was). */
-  | { kind: 'kill-relays' };
+  | { kind: 'kill-relays' }
+  /** KAFKA_NODES=3: kill -9 of the node that leads `partition` of the orders topic, found via metadata (the step's end starts it again). */
+  | { kind: 'kill-leader'; partition: number };
 
 export interface Toggle {
   name: string;
@@ -54,6 +56,9 @@ const down = (proxy: ProxyName): Toggle => ({
   options: [],
   faults: () => [{ kind: 'disable', proxy }],
 });
+
+const NODE_OPTION: NumberOption = { flag: 'node', default: 1, min: 1, max: 3, meaning: 'the cluster node (1, 2 or 3), i.e. the proxy kafka-<node>' };
+const nodeProxy = (values: Record<string, number>): ProxyName => `kafka-${value(values, 'node')}` as ProxyName;
 
 export const TOGGLES: readonly Toggle[] = [
   latency('kafka'),
@@ -86,6 +91,24 @@ export const TOGGLES: readonly Toggle[] = [
   },
   restart('kafka'),
   restart('postgres'),
+  {
+    name: 'kafka-leader-kill',
+    summary: 'KAFKA_NODES=3: kill -9 of the cluster node that currently leads a partition of the orders topic (found via metadata); it is started again when the step ends',
+    options: [{ flag: 'partition', default: 0, min: 0, meaning: 'the partition of ORDERS_TOPIC whose leader is killed' }],
+    faults: (v) => [{ kind: 'kill-leader', partition: value(v, 'partition') }],
+  },
+  {
+    name: 'kafka-node-down',
+    summary: 'KAFKA_NODES=3: disables one node’s proxy (kafka-<node>): that broker is cut off from the clients that come through the proxies, the others still answer',
+    options: [NODE_OPTION],
+    faults: (v) => [{ kind: 'disable', proxy: nodeProxy(v) }],
+  },
+  {
+    name: 'kafka-node-latency',
+    summary: 'KAFKA_NODES=3: slows one broker — latency on what its proxy (kafka-<node>) sends back (a latency toxic, downstream)',
+    options: [NODE_OPTION, { flag: 'ms', default: 1000, min: 0, meaning: 'latency in milliseconds' }, { flag: 'jitter', default: 0, min: 0, meaning: 'random ± jitter in milliseconds' }],
+    faults: (v) => [{ kind: 'toxic', proxy: nodeProxy(v), type: 'latency', stream: 'downstream', attributes: { latency: value(v, 'ms'), jitter: value(v, 'jitter') } }],
+  },
 ];
 
 function restart(service: RestartableService): Toggle {
@@ -107,6 +130,7 @@ export function describeFault(f: Fault): string {
   if (f.kind === 'disable') return `the ${f.proxy} proxy disabled`;
   if (f.kind === 'stop') return `${f.service} stopped (${f.signal})`;
   if (f.kind === 'kill-relays') return 'relay processes killed (SIGKILL)';
+  if (f.kind === 'kill-leader') return `the leader of partition ${f.partition} killed (SIGKILL)`;
   const a = f.attributes;
   const what =
     f.type === 'latency' ? `latency ${a.latency} ms ± ${a.jitter} ms`

@@ -82,4 +82,12 @@ describe('schedule', () => {
     expect(r.stdout).toContain('step 1: kafka-latency --ms 2000 --jitter 500 for 15 s');
     expect(await lab.toxics.list('kafka')).toEqual([]);
   });
+
+  it('chaos/schedules/cluster.json (KAFKA_NODES=3) is valid: node latency, node down and a leader kill, in that order', async () => {
+    const r = await runChaos(['schedule', 'chaos/schedules/cluster.json', '--dry-run']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/\+0 s +step 1: kafka-node-latency --node 2 --ms 1500 --jitter 200 for 15 s/);
+    expect(r.stdout).toMatch(/step 2: kafka-node-down --node 3 for 10 s/);
+    expect(r.stdout).toMatch(/step 3: kafka-leader-kill --partition 0 for 15 s/);
+  });
 });

@@ -47,6 +47,26 @@ export const SETTINGS = {
     default: '19093',
     meaning: 'Port of the managed broker’s KRaft controller listener.',
   },
+  KAFKA_NODES: {
+    default: '1',
+    meaning: 'How many Kafka nodes the stack runs: 1 (the single broker) or 3 (a KRaft cluster: three combined broker+controller nodes, one cluster id, a 3-voter quorum, each behind its own Toxiproxy proxy kafka-1, kafka-2, kafka-3; topics with replication factor 3 and min.insync.replicas 2). `npm run stack -- up --kafka-nodes 3` sets it for one command.',
+  },
+  KAFKA_CLUSTER_BROKERS: {
+    default: '127.0.0.1:19102,127.0.0.1:19103,127.0.0.1:19104',
+    meaning: 'KAFKA_NODES=3: the direct listeners of nodes 1, 2 and 3 (no proxy; the auditor and test set-up use them). They are the broker list when KAFKA_BROKERS is not set.',
+  },
+  KAFKA_CLUSTER_CONTROLLER_PORTS: {
+    default: '19105,19106,19107',
+    meaning: 'KAFKA_NODES=3: the KRaft controller listener ports of nodes 1, 2 and 3 (the 3-voter quorum).',
+  },
+  KAFKA_CLUSTER_PROXIED_LISTENER_PORTS: {
+    default: '19108,19109,19110',
+    meaning: 'KAFKA_NODES=3: the ports of the listeners behind the kafka-1, kafka-2 and kafka-3 proxies (each proxy’s upstream).',
+  },
+  KAFKA_CLUSTER_PROXY_PORTS: {
+    default: '29102,29103,29104',
+    meaning: 'KAFKA_NODES=3: the ports of the kafka-1, kafka-2 and kafka-3 Toxiproxy proxies; each node advertises its own proxy’s address to clients that come through it.',
+  },
   KAFKA_VERSION: {
     default: '4.1.1',
     meaning: 'Version of org.apache.kafka:kafka_2.13 fetched from Maven Central for the managed broker.',
@@ -158,6 +178,10 @@ export interface LabConfig {
     name: string;
   };
   kafka: {
+    /** KAFKA_NODES: 1 (the single broker) or 3 (a KRaft cluster). */
+    nodeCount: 1 | 3;
+    /** The managed nodes: one for KAFKA_NODES=1 (the ports above), three for KAFKA_NODES=3 (the KAFKA_CLUSTER_* ports). */
+    nodes: KafkaNode[];
     /** The real broker list, used by the auditor and test set-up. */
     brokers: string[];
     /** What services use: through the `kafka` proxy when viaProxy. */
@@ -205,6 +229,21 @@ export interface LabConfig {
     listen: boolean;
   };
 }
+
+/** One managed Kafka node (combined broker + KRaft controller). */
+export interface KafkaNode {
+  id: number;
+  /** The DIRECT listener (no proxy), also the inter-broker listener. */
+  directPort: number;
+  controllerPort: number;
+  /** The PROXIED listener, the upstream of the node's proxy. */
+  proxiedListenerPort: number;
+  /** Its Toxiproxy proxy: `kafka` for the single node, `kafka-<id>` in the cluster. */
+  proxyName: string;
+  proxyPort: number;
+}
+
+export const KAFKA_NODE_COUNTS = [1, 3] as const;
 
 export const RELAY_LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export type RelayLogLevel = (typeof RELAY_LOG_LEVELS)[number];
@@ -278,6 +317,36 @@ export function parseHostPort(name: string, value: string): HostPort {
   return { host: m[1]!, port: parsePort(name, m[2]!) };
 }
 
+function parseNodeCount(value: string): 1 | 3 {
+  const v = value.trim();
+  if (v === '1' || v === '3') return Number(v) as 1 | 3;
+  throw new DwError(
+    'DW_CONFIG_INVALID',
+    `KAFKA_NODES=${JSON.stringify(value)} is not valid: the stack runs 1 Kafka node or a cluster of 3 (a 3-voter KRaft quorum; 2 cannot lose a node, more is not needed for the lab).`,
+    'Set KAFKA_NODES=1 (the default) or KAFKA_NODES=3 (`npm run stack -- up --kafka-nodes 3`), or unset it.',
+  );
+}
+
+/** Three ports from a comma-separated setting (host:port entries for KAFKA_CLUSTER_BROKERS). */
+function threePorts(name: SettingName, value: string, hostPort: boolean): number[] {
+  const parts = value.split(',').map((p) => p.trim()).filter(Boolean);
+  if (parts.length !== 3) throw invalid(name, value, `three ${hostPort ? 'host:port entries' : 'ports'}, comma separated (one per node)`);
+  return parts.map((p) => (hostPort ? parseHostPort(name, p).port : parsePort(name, p)));
+}
+
+function clusterNodes(get: (name: SettingName) => string): KafkaNode[] {
+  const direct = threePorts('KAFKA_CLUSTER_BROKERS', get('KAFKA_CLUSTER_BROKERS'), true);
+  const controller = threePorts('KAFKA_CLUSTER_CONTROLLER_PORTS', get('KAFKA_CLUSTER_CONTROLLER_PORTS'), false);
+  const proxied = threePorts('KAFKA_CLUSTER_PROXIED_LISTENER_PORTS', get('KAFKA_CLUSTER_PROXIED_LISTENER_PORTS'), false);
+  const proxy = threePorts('KAFKA_CLUSTER_PROXY_PORTS', get('KAFKA_CLUSTER_PROXY_PORTS'), false);
+  const all = [...direct, ...controller, ...proxied, ...proxy];
+  const dup = all.find((p, i) => all.indexOf(p) !== i);
+  if (dup !== undefined) {
+    throw new DwError('DW_CONFIG_INVALID', `Port ${dup} is given twice among the KAFKA_CLUSTER_* settings; every node needs its own ports.`, 'Give each of KAFKA_CLUSTER_BROKERS, KAFKA_CLUSTER_CONTROLLER_PORTS, KAFKA_CLUSTER_PROXIED_LISTENER_PORTS and KAFKA_CLUSTER_PROXY_PORTS distinct ports (or unset them for the defaults).');
+  }
+  return [0, 1, 2].map((i) => ({ id: i + 1, directPort: direct[i]!, controllerPort: controller[i]!, proxiedListenerPort: proxied[i]!, proxyName: `kafka-${i + 1}`, proxyPort: proxy[i]! }));
+}
+
 function parseDatabaseUrl(value: string): URL {
   let url: URL;
   try {
@@ -331,6 +400,7 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
   if (brokers.length === 0) throw invalid('KAFKA_BROKERS', brokersRaw, 'one or more host:port, comma separated');
   for (const b of brokers) parseHostPort('KAFKA_BROKERS', b);
   const kafkaProxyPort = parsePort('KAFKA_PROXY_PORT', get('KAFKA_PROXY_PORT'));
+  const nodeCount = parseNodeCount(get('KAFKA_NODES'));
 
   const toxiRaw = get('TOXIPROXY_URL');
   let toxi: URL;
@@ -351,6 +421,13 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
     KAFKA_PROXIED_LISTENER_PORT: parsePort('KAFKA_PROXIED_LISTENER_PORT', get('KAFKA_PROXIED_LISTENER_PORT')),
     KAFKA_CONTROLLER_PORT: parsePort('KAFKA_CONTROLLER_PORT', get('KAFKA_CONTROLLER_PORT')),
   };
+
+  const nodes: KafkaNode[] =
+    nodeCount === 1
+      ? [{ id: 1, directPort: parseHostPort('KAFKA_BROKERS', brokers[0]!).port, controllerPort: ports.KAFKA_CONTROLLER_PORT, proxiedListenerPort: ports.KAFKA_PROXIED_LISTENER_PORT, proxyName: 'kafka', proxyPort: kafkaProxyPort }]
+      : clusterNodes(get);
+  // KAFKA_NODES=3 and KAFKA_BROKERS unset: the cluster's direct listeners are the broker list.
+  const realBrokers = nodeCount === 3 && given('KAFKA_BROKERS') === undefined ? nodes.map((n) => `127.0.0.1:${n.directPort}`) : brokers;
 
   const pgbouncerPort = parsePort('PGBOUNCER_PORT', get('PGBOUNCER_PORT'));
   const pooledUrl = new URL(dbUrl.toString());
@@ -373,8 +450,10 @@ export function resolveConfig(overrides: ConfigOverrides = {}, env: NodeJS.Proce
       name: decodeURIComponent(dbUrl.pathname.slice(1)),
     },
     kafka: {
-      brokers,
-      appBrokers: viaProxy ? [`127.0.0.1:${kafkaProxyPort}`] : brokers,
+      nodeCount,
+      nodes,
+      brokers: realBrokers,
+      appBrokers: viaProxy ? nodes.map((n) => `127.0.0.1:${n.proxyPort}`) : realBrokers,
       managed: parseManaged('KAFKA_MANAGED', get('KAFKA_MANAGED'), given('KAFKA_BROKERS') !== undefined),
       proxyPort: kafkaProxyPort,
       proxiedListenerPort: ports.KAFKA_PROXIED_LISTENER_PORT,

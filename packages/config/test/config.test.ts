@@ -77,6 +77,50 @@ describe('resolveConfig', () => {
   });
 });
 
+describe('KAFKA_NODES', () => {
+  it('is 1 by default: one node on the single-broker ports, behind the `kafka` proxy', () => {
+    const c = resolveConfig({}, env);
+    expect(c.kafka.nodeCount).toBe(1);
+    expect(c.kafka.nodes).toEqual([{ id: 1, directPort: 19092, controllerPort: 19093, proxiedListenerPort: 19094, proxyName: 'kafka', proxyPort: 29092 }]);
+  });
+
+  it('3: three nodes on the KAFKA_CLUSTER_* ports, each behind its own proxy; their direct listeners are the broker list', () => {
+    const c = resolveConfig({}, { KAFKA_NODES: '3' });
+    expect(c.kafka.nodeCount).toBe(3);
+    expect(c.kafka.nodes.map((n) => [n.id, n.directPort, n.controllerPort, n.proxiedListenerPort, n.proxyName, n.proxyPort])).toEqual([
+      [1, 19102, 19105, 19108, 'kafka-1', 29102],
+      [2, 19103, 19106, 19109, 'kafka-2', 29103],
+      [3, 19104, 19107, 19110, 'kafka-3', 29104],
+    ]);
+    expect(c.kafka.brokers).toEqual(['127.0.0.1:19102', '127.0.0.1:19103', '127.0.0.1:19104']);
+    expect(c.kafka.appBrokers).toEqual(['127.0.0.1:29102', '127.0.0.1:29103', '127.0.0.1:29104']);
+    expect(resolveConfig({}, { KAFKA_NODES: '3', VIA_PROXY: 'false' }).kafka.appBrokers).toEqual(c.kafka.brokers);
+    // The cluster's ports are outside the ephemeral range and clear of the single node's.
+    const ports = c.kafka.nodes.flatMap((n) => [n.directPort, n.controllerPort, n.proxiedListenerPort, n.proxyPort]);
+    for (const p of ports) expect(p < 32768 && ![19092, 19093, 19094, 29092].includes(p), String(p)).toBe(true);
+  });
+
+  it('refuses anything but 1 or 3, naming the setting and the fix', () => {
+    for (const bad of ['2', '0', '5', 'three']) {
+      let err: unknown;
+      try {
+        resolveConfig({}, { KAFKA_NODES: bad });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(DwError);
+      expect((err as DwError).code).toBe('DW_CONFIG_INVALID');
+      expect((err as DwError).message).toContain(`KAFKA_NODES=${JSON.stringify(bad)}`);
+      expect((err as DwError).hint).toContain('KAFKA_NODES=3');
+    }
+  });
+
+  it('refuses a cluster port list that is not three ports, or a port given twice', () => {
+    expect(() => resolveConfig({}, { KAFKA_NODES: '3', KAFKA_CLUSTER_PROXY_PORTS: '29102,29103' })).toThrow(/KAFKA_CLUSTER_PROXY_PORTS.*three ports/);
+    expect(() => resolveConfig({}, { KAFKA_NODES: '3', KAFKA_CLUSTER_CONTROLLER_PORTS: '19102,19106,19107' })).toThrow(/Port 19102 is given twice/);
+  });
+});
+
 describe('documentation stays in step with the code', () => {
   const root = findRepoRoot();
   it('documents every error code in docs/errors.md', () => {

@@ -1,7 +1,8 @@
 /** Add and remove Toxiproxy toxics through toxiproxy-node-client; whatever a test adds is removed after it. */
 import { Toxiproxy, type Proxy, type ToxicType, type ICreateToxicBody } from 'toxiproxy-node-client';
 
-export type ProxyName = 'postgres' | 'kafka';
+/** `kafka` is the single broker's proxy; `kafka-1`…`kafka-3` are the nodes' of the KAFKA_NODES=3 cluster. */
+export type ProxyName = 'postgres' | 'kafka' | 'kafka-1' | 'kafka-2' | 'kafka-3';
 
 export interface ToxicSpec {
   type: ToxicType;

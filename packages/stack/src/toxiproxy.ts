@@ -12,18 +12,32 @@ import type { Progress, ServiceStatus } from './types.ts';
 export const TOXIPROXY_MODULE = 'github.com/Shopify/toxiproxy/v2/cmd/server';
 
 export interface ProxySpec {
-  name: 'postgres' | 'kafka';
+  /** `postgres`, `kafka` (the single node) or `kafka-1`…`kafka-3` (KAFKA_NODES=3: one per node). */
+  name: string;
   listen: string;
   upstream: string;
 }
 
-/** The two proxies every service goes through when VIA_PROXY=true. */
+/** The proxies every service goes through when VIA_PROXY=true: `postgres`, and `kafka` — or, with KAFKA_NODES=3, one per node. */
 export function proxySpecs(config: LabConfig): ProxySpec[] {
+  const postgres = { name: 'postgres', listen: `127.0.0.1:${config.database.proxyPort}`, upstream: `${config.database.upstream.host}:${config.database.upstream.port}` };
+  if (config.kafka.nodeCount === 3) {
+    return [
+      postgres,
+      ...config.kafka.nodes.map((n, i) => ({
+        name: n.proxyName,
+        listen: `127.0.0.1:${n.proxyPort}`,
+        upstream: config.kafka.managed ? `127.0.0.1:${n.proxiedListenerPort}` : config.kafka.brokers[i % config.kafka.brokers.length]!,
+      })),
+    ];
+  }
   const kafkaUpstream = config.kafka.managed ? `127.0.0.1:${config.kafka.proxiedListenerPort}` : config.kafka.brokers[0]!;
-  return [
-    { name: 'postgres', listen: `127.0.0.1:${config.database.proxyPort}`, upstream: `${config.database.upstream.host}:${config.database.upstream.port}` },
-    { name: 'kafka', listen: `127.0.0.1:${config.kafka.proxyPort}`, upstream: kafkaUpstream },
-  ];
+  return [postgres, { name: 'kafka', listen: `127.0.0.1:${config.kafka.proxyPort}`, upstream: kafkaUpstream }];
+}
+
+/** The setting that chooses a proxy's port (for DW_PORT_TAKEN's hint). */
+function proxyPortSetting(name: string): string {
+  return name === 'postgres' ? 'POSTGRES_PROXY_PORT' : name === 'kafka' ? 'KAFKA_PROXY_PORT' : 'KAFKA_CLUSTER_PROXY_PORTS';
 }
 
 async function api(config: LabConfig, method: string, route: string, body?: unknown): Promise<unknown> {
@@ -117,7 +131,7 @@ export async function startToxiproxy(config: LabConfig, paths: Layout, progress:
     const [host, port] = spec.listen.split(':');
     const existing = (await api(config, 'GET', '/proxies')) as Record<string, unknown>;
     if (!existing[spec.name] && (await isListening(host!, Number(port)))) {
-      throw portTaken(`the ${spec.name} proxy`, Number(port), spec.name === 'postgres' ? 'POSTGRES_PROXY_PORT' : 'KAFKA_PROXY_PORT');
+      throw portTaken(`the ${spec.name} proxy`, Number(port), proxyPortSetting(spec.name));
     }
   }
   await ensureProxies(config, progress);
