@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 import pg from 'pg';
+import { KEY_LOCK_BUCKETS, outboxTables } from '@dual-write/outbox';
 import { SLOT_LOCK_CLASS } from '@dual-write/relay';
 import { brokers, config, sleep, withClient } from './common.ts';
 
@@ -101,18 +102,22 @@ export function killAllRelayChildren(): void {
   for (const c of children) c.child.kill('SIGKILL');
 }
 
-/** A transaction holding an xid: rows committed after it began are held back by every relay until commit(). */
+/** A transaction holding every key bucket's lock: every row committed meanwhile is held back by every relay until commit(). */
 export async function openGate(url: string): Promise<{ commit(): Promise<void>; close(): Promise<void> }> {
   const c = new pg.Client({ connectionString: url });
   c.on('error', () => {});
   await c.connect();
   await c.query('begin');
-  await c.query('select pg_current_xact_id()');
+  // The relay holds back a committed row while an open transaction holds its key's bucket lock (what every writer's
+  // INSERT takes, migration 000002): holding all of them, shared, holds back the whole backlog until the commit.
+  await c.query('select count(pg_advisory_xact_lock_shared($1::int, b)) from generate_series(0, $2::int - 1) b', [outboxTables().keyLockClass, KEY_LOCK_BUCKETS]);
   let done = false;
   return {
     async commit() {
       if (done) return;
       done = true;
+      // Wakes the relays at the commit, as a writer's own commit would (the backlog's NOTIFYs came while it was held).
+      await c.query('select pg_notify($1, $2)', [outboxTables().channel, '']);
       await c.query('commit');
       await c.end().catch(() => {});
     },
