@@ -1,6 +1,6 @@
 /**
- * What every relay mode reports the same way: a batch's outcome (counters, log lines, events), published rows, and
- * an interruptible sleep that ends at stop()'s deadline.
+ * What every relay mode reports the same way: a batch's outcome (counters, log lines, events), published rows, a
+ * Kafka outage being ridden out, and an interruptible sleep that ends at stop()'s deadline.
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
@@ -39,6 +39,12 @@ export function reportPublished(c: ReportContext, rows: OutboxRow[], topic: stri
   c.counts.published += rows.length;
   c.m.published.inc({ topic }, rows.length);
   c.events.emit('published', { count: rows.length, topic, total: c.counts.published, ids: rows.map((r) => r.id) });
+}
+
+/** Logs (the first attempt, then every 10th) and emits a Kafka outage the batch publisher is riding out. */
+export function reportKafkaUnavailable(c: Pick<ReportContext, 'log' | 'events'>, error: string, retryInMs: number, attempt: number): void {
+  if (attempt === 0 || attempt % 10 === 0) c.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
+  c.events.emit('kafka-unavailable', { error, retryInMs, attempt });
 }
 
 /** Sleeps ms, in steps, ending early once `stopDeadline()` (Infinity while not stopping) has passed. */

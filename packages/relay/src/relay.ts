@@ -23,7 +23,7 @@ import { createLogger } from './logger.ts';
 import { createMetrics, type RelayMetrics } from './metrics.ts';
 import { resolveRelayOptions, type RelayOptions, type ResolvedRelayOptions } from './options.ts';
 import type { Blocker, RelayCoordinator, RelayPublisher, RelayStore } from './seams.ts';
-import { reportBatch, reportPublished, sleepUntilStopDeadline, type ReportContext } from './relay-reports.ts';
+import { reportBatch, reportKafkaUnavailable, reportPublished, sleepUntilStopDeadline, type ReportContext } from './relay-reports.ts';
 import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS, retryUntil } from './start-checks.ts';
 import { redactUrl } from './stores/postgres/session-check.ts';
 import { Wakeup } from './wakeup.ts';
@@ -181,8 +181,7 @@ class OutboxRelay implements Relay {
       onAcknowledged: (rows, topic) => this.acked.add(rows, topic),
       onKafkaUnavailable: (error, retryInMs, attempt) => {
         this.lastError = error;
-        if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
-        this.events.emit('kafka-unavailable', { error, retryInMs, attempt });
+        reportKafkaUnavailable(this.reports, error, retryInMs, attempt);
       },
     });
   }

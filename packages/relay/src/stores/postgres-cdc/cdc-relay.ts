@@ -25,7 +25,7 @@ import { addCdcMetrics, createMetrics, type CdcMetrics, type RelayMetrics } from
 import type { ResolvedRelayOptions } from '../../options.ts';
 import type { Relay, RelayEvents, RelayStats } from '../../relay.ts';
 import type { Failure, OutboxStats, RelayPublisher, RelayStore } from '../../seams.ts';
-import { reportBatch, reportPublished, sleepUntilStopDeadline, type ReportContext } from '../../relay-reports.ts';
+import { reportBatch, reportKafkaUnavailable, reportPublished, sleepUntilStopDeadline, type ReportContext } from '../../relay-reports.ts';
 import { checkDatabase, HEALTH_QUERY_TIMEOUT_MS } from '../../start-checks.ts';
 import { Wakeup } from '../../wakeup.ts';
 import { redactUrl } from '../postgres/session-check.ts';
@@ -134,8 +134,7 @@ class CdcRelay implements Relay {
       },
       onKafkaUnavailable: (error: string, retryInMs: number, attempt: number) => {
         this.lastError = error;
-        if (attempt === 0 || attempt % 10 === 0) this.log.warn({ error, retryInMs, attempt }, 'Kafka unavailable; retrying the same batch');
-        this.events.emit('kafka-unavailable', { error, retryInMs, attempt });
+        reportKafkaUnavailable(this.reports, error, retryInMs, attempt);
       },
     });
   }
