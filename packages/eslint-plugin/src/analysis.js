@@ -402,3 +402,23 @@ function reaches(from, to) {
   });
   return found;
 }
+
+/**
+ * The rule listener both rules share: collects every call of the file, then hands the file's analysis to
+ * `onExit` once the whole file was seen.
+ * @param {any} context the rule's context
+ * @param {(a: ReturnType<typeof analyse>) => void} onExit
+ */
+export function onAnalysedFile(context, onExit) {
+  /** @type {any[]} */
+  const calls = [];
+  return {
+    /** @param {any} node */
+    CallExpression(node) {
+      calls.push(node);
+    },
+    'Program:exit'() {
+      onExit(analyse(context.sourceCode, calls, context.options[0] ?? {}));
+    },
+  };
+}

@@ -29,19 +29,7 @@ export function createMetrics(readStats: () => Promise<OutboxStats>): RelayMetri
     if (!cached || Date.now() - cached.at > 500) cached = { at: Date.now(), value: readStats() };
     return cached.value;
   };
-  const gauge = (name: string, help: string, pick: (s: OutboxStats) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        try {
-          this.set(pick(await stats()));
-        } catch {
-          // Database unreachable: leave the last value; /health says what is wrong.
-        }
-      },
-    });
+  const gauge = (name: string, help: string, pick: (s: OutboxStats) => number) => databaseGauge(registry, name, help, async () => pick(await stats()));
   gauge('outbox_backlog_rows', 'Rows in the outbox not yet published (all instances; parked rows included).', (s) => s.backlog);
   gauge('outbox_oldest_unpublished_age_seconds', 'Age of the first row in publish order that is still in the outbox.', (s) => s.oldestAgeSeconds);
   gauge('outbox_parked_keys', 'Keys held back behind a failing message or a dead letter (strict per-key order).', (s) => s.parkedKeys);
@@ -83,22 +71,33 @@ export interface CdcMetrics {
  */
 export function addCdcMetrics(registry: Registry, readLag: () => Promise<{ lagBytes: number; retainedBytes: number } | undefined>): CdcMetrics {
   const gauge = (name: string, help: string, pick: (l: { lagBytes: number; retainedBytes: number }) => number) =>
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        try {
-          const lag = await readLag();
-          if (lag) this.set(pick(lag));
-        } catch {
-          // Database unreachable: leave the last value; /health says what is wrong.
-        }
-      },
+    databaseGauge(registry, name, help, async () => {
+      const lag = await readLag();
+      return lag ? pick(lag) : undefined;
     });
   gauge('outbox_cdc_slot_lag_bytes', 'CDC mode: WAL bytes between the server\'s current position and the replication slot\'s confirmed_flush_lsn (what the relay has not confirmed yet).', (l) => l.lagBytes);
   gauge('outbox_cdc_retained_wal_bytes', 'CDC mode: WAL bytes the replication slot keeps on disk (pg_current_wal_lsn() - restart_lsn).', (l) => l.retainedBytes);
   return {
     active: new Gauge({ name: 'outbox_cdc_active', help: 'CDC mode: 1 while this instance streams from the replication slot, 0 while it waits as a standby.', registers: [registry] }),
   };
+}
+
+/**
+ * A gauge read from the database when scraped: `read()` gives the value (undefined: keep the last one). While the
+ * database is unreachable the last value stays; /health says what is wrong.
+ */
+function databaseGauge(registry: Registry, name: string, help: string, read: () => Promise<number | undefined>): Gauge {
+  return new Gauge({
+    name,
+    help,
+    registers: [registry],
+    async collect() {
+      try {
+        const value = await read();
+        if (value !== undefined) this.set(value);
+      } catch {
+        // Database unreachable: leave the last value.
+      }
+    },
+  });
 }

@@ -2,7 +2,7 @@
  * no-broker-send-in-transaction: a broker send (kafkajs `producer.send` / `sendBatch`, a publisher's `publish`,
  * or a configured call) inside a database transaction scope. See README.md#no-broker-send-in-transaction.
  */
-import { analyse, sendOptionProperties, shorten } from '../analysis.js';
+import { onAnalysedFile, sendOptionProperties, shorten } from '../analysis.js';
 import { docsUrl } from '../docs-url.js';
 
 /** @type {import('eslint').Rule.RuleModule} */
@@ -22,20 +22,12 @@ const rule = {
     },
   },
   create(context) {
-    /** @type {any[]} */
-    const calls = [];
-    return {
-      CallExpression(node) {
-        calls.push(node);
-      },
-      'Program:exit'() {
-        const a = analyse(context.sourceCode, calls, context.options[0] ?? {});
-        for (const send of a.sends) {
-          const scope = a.scopeOf(send);
-          if (scope) context.report({ node: send, messageId: 'sendInTransaction', data: { call: shorten(a.text(send.callee)), scope } });
-        }
-      },
-    };
+    return onAnalysedFile(context, (a) => {
+      for (const send of a.sends) {
+        const scope = a.scopeOf(send);
+        if (scope) context.report({ node: send, messageId: 'sendInTransaction', data: { call: shorten(a.text(send.callee)), scope } });
+      }
+    });
   },
 };
 

@@ -2,7 +2,7 @@
  * no-send-after-commit: a broker send that runs after a transaction committed, in the same function, when that
  * transaction wrote nothing to an outbox — the black-hole shape. See README.md#no-send-after-commit.
  */
-import { analyse, sendOptionProperties, shorten, walkForward, within } from '../analysis.js';
+import { onAnalysedFile, sendOptionProperties, shorten, walkForward, within } from '../analysis.js';
 import { docsUrl } from '../docs-url.js';
 
 /** @type {import('eslint').Rule.RuleModule} */
@@ -32,30 +32,22 @@ const rule = {
     },
   },
   create(context) {
-    /** @type {any[]} */
-    const calls = [];
-    return {
-      CallExpression(node) {
-        calls.push(node);
-      },
-      'Program:exit'() {
-        const a = analyse(context.sourceCode, calls, context.options[0] ?? {});
-        // A send inside a transaction scope is the other rule's finding.
-        const candidates = a.sends.filter((s) => !a.scopeOf(s));
-        if (candidates.length === 0) return;
-        const reported = new Set();
-        for (const commit of a.commits()) {
-          if (commit.outboxed) continue;
-          walkForward(commit.call, (statement) => {
-            for (const send of candidates) {
-              if (reported.has(send) || !within(send, statement)) continue;
-              reported.add(send);
-              context.report({ node: send, messageId: 'sendAfterCommit', data: { call: shorten(a.text(send.callee)), commit: commit.label } });
-            }
-          });
-        }
-      },
-    };
+    return onAnalysedFile(context, (a) => {
+      // A send inside a transaction scope is the other rule's finding.
+      const candidates = a.sends.filter((s) => !a.scopeOf(s));
+      if (candidates.length === 0) return;
+      const reported = new Set();
+      for (const commit of a.commits()) {
+        if (commit.outboxed) continue;
+        walkForward(commit.call, (statement) => {
+          for (const send of candidates) {
+            if (reported.has(send) || !within(send, statement)) continue;
+            reported.add(send);
+            context.report({ node: send, messageId: 'sendAfterCommit', data: { call: shorten(a.text(send.callee)), commit: commit.label } });
+          }
+        });
+      }
+    });
   },
 };
 
