@@ -134,6 +134,8 @@ export function detectHostageConnections<R>(options: HostageDetectorOptions<R>):
   let count = 0;
   /** Which unit of work opened the transaction / checkout on a client, so COMMIT and release() clear the right one. */
   const owners = new WeakMap<object, Holdings>();
+  /** > 0 while pool.query() runs synchronously: the connect() it makes is its own, not the caller's. */
+  let poolQueryDepth = 0;
   const restore: (() => void)[] = [];
   const patch = (target: Patchable, name: string, wrap: (original: Fn) => Fn) => {
     const original = target[name] as Fn;
@@ -162,8 +164,23 @@ export function detectHostageConnections<R>(options: HostageDetectorOptions<R>):
       return original.apply(this, args);
     });
   }
+  if (poolProto && typeof poolProto.query === 'function') {
+    // pool.query() checks a client out, runs one statement on it and releases it: the connection is busy with that
+    // statement, never idle awaiting something else, so its checkout is no hold. Without this, a background loop
+    // outside any unit of work (a relay, a job) that runs pool.query() in one task while another task awaits a send
+    // would see that checkout as its own.
+    patch(poolProto, 'query', (original) => function (this: unknown, ...args: unknown[]) {
+      poolQueryDepth++;
+      try {
+        return original.apply(this, args);
+      } finally {
+        poolQueryDepth--;
+      }
+    });
+  }
   if (poolProto && typeof poolProto.connect === 'function') {
     patch(poolProto, 'connect', (original) => function (this: unknown, ...args: unknown[]) {
+      if (poolQueryDepth > 0) return original.apply(this, args); // pool.query()'s own checkout (it calls connect synchronously)
       const h = currentHoldings();
       const hold = (client: Patchable) => {
         h.add(client, 'checkout');

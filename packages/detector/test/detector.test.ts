@@ -95,6 +95,28 @@ describe('detectHostageConnections() on pg + kafkajs', () => {
     expect(reports[0]).toMatchObject({ connections: 1, inTransaction: false });
   });
 
+  it('outside any unit of work (a background loop, like an in-process relay): a send while a concurrent pool.query() runs is not reported', async () => {
+    const pool = lab.pool({ max: 2 });
+    const reports = await reportsDuring(async () => {
+      const acquired = new Promise<void>((r) => pool.once('acquire', () => r()));
+      const slow = pool.query('select pg_sleep(0.3)'); // one statement on its own checkout: busy, not a hostage
+      await acquired;
+      await send();
+      await slow;
+    });
+    expect(reports).toEqual([]);
+    // negative control: the same shape with an explicit checkout that stays idle across the send is reported
+    const held = await reportsDuring(async () => {
+      const client = await pool.connect();
+      try {
+        await send();
+      } finally {
+        client.release();
+      }
+    });
+    expect(held).toHaveLength(1);
+  });
+
   it("per unit of work: a send while *another* scope holds a transaction is not this scope's hostage", async () => {
     const pool = lab.pool({ max: 2 });
     let releaseOther!: () => void;
@@ -171,7 +193,7 @@ describe('detectHostageConnections() on pg + kafkajs', () => {
   it('feeds the Prometheus counter and histogram', async () => {
     const text = await registry.metrics();
     expect(text).toMatch(/dw_hostage_broker_calls_total\{call="kafkajs producer.send",hold="transaction"\} [1-9]/);
-    expect(text).toMatch(/dw_hostage_broker_calls_total\{call="kafkajs producer.send",hold="checkout"\} 1/);
+    expect(text).toMatch(/dw_hostage_broker_calls_total\{call="kafkajs producer.send",hold="checkout"\} 2/); // the checkout test and the negative control of the background-loop test
     expect(text).toMatch(/dw_hostage_held_seconds_count\{call="kafkajs producer.send"\} [1-9]/);
     expect(detector.count).toBe(seen.length);
   });
