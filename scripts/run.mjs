@@ -24,7 +24,8 @@ Tasks:
                    clear, list, schedule <file.json> — e.g. \`npm run chaos -- kafka-latency --ms 3000 --for 30s\`
                    (<script> --help for its options; chaos/README.md)
   soak             ≥ 20,000 orders through the outbox while a chaos schedule plays (relay kill -9, Kafka and
-                   PostgreSQL restarts, drops, latency), then an audit: lost, ghosts, double effects (--short: CI size)
+                   PostgreSQL restarts, drops, latency), then an audit: lost, ghosts, double effects, per-order event
+                   order (--short: CI size; --kafka-nodes 3: on the 3-node cluster, with leader kills)
   migrate          apply the schema and outbox migrations to DATABASE_URL (services also do it at start)
   order-service    the order service alone (FAULT_INJECTION off unless set)
   test [args]      stack up (by the tests' global set-up), then every test; args go to vitest
@@ -155,12 +156,17 @@ switch (task) {
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     tsx('services/lab/src/test-scenario.ts', ...args);
     break;
-  case 'soak':
+  case 'soak': {
+    // --kafka-nodes 3: the stack brought up is the 3-node cluster (KAFKA_NODES=3 for everything started from here).
+    const k = args.indexOf('--kafka-nodes');
+    const nodes = k >= 0 ? args[k + 1] : args.find((a) => a.startsWith('--kafka-nodes='))?.slice('--kafka-nodes='.length);
+    if (nodes !== undefined) process.env.KAFKA_NODES = nodes;
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     // Ctrl-C reaches the soak too, which undoes its faults and restarts what it stopped: wait for it.
     process.on('SIGINT', () => {});
     tsx('services/lab/src/soak/cli.ts', ...args);
     break;
+  }
   case 'loadtest': {
     const [name, ...rest] = args;
     const names = loadtestNames();

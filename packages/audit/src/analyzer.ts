@@ -52,6 +52,8 @@ export class Analyzer {
   /** Row id → commit time (epoch ms), only while the premature check runs. */
   private readonly committedAt = new Map<string, number>();
   private readonly premature: Premature[] = [];
+  /** Entity id → its last event seen so far (premature check only). */
+  private readonly lastEvent = new Map<string, { eventId: string | undefined; loc: MessageLocation; appendedAtMs: number | undefined }>();
   private rowCount = 0;
   private pastGraceCount = 0;
 
@@ -93,8 +95,10 @@ export class Analyzer {
     const loc = { partition, offset };
 
     const eventId = reader.read(this.sources.eventId);
+    let redelivery = false;
     if (eventId.ok) {
       const seen = this.deliveries.get(eventId.value);
+      redelivery = seen !== undefined;
       if (seen) seen.push(loc);
       else this.deliveries.set(eventId.value, [loc]);
     } else {
@@ -107,13 +111,27 @@ export class Analyzer {
       this.rowsPastGrace.delete(entity.value);
       this.rowsWithinGrace.delete(entity.value);
       if (!this.rowIds.has(entity.value)) this.ghosts.push({ entityId: entity.value, eventId: eventId.ok ? eventId.value : undefined, ...loc });
-      else this.checkPremature(entity.value, eventId.ok ? eventId.value : undefined, loc, appendedAtMs);
+      else this.noteLastEvent(entity.value, eventId.ok ? eventId.value : undefined, loc, appendedAtMs);
     } else {
       this.unreadable++;
       if (this.unreadableSample.length < UNREADABLE_SAMPLE) this.unreadableSample.push({ ...loc, reason: entity.reason });
     }
 
-    if (this.sources.sequence) this.checkOrder(reader, this.sources.sequence, loc);
+    if (this.sources.sequence) this.checkOrder(reader, this.sources.sequence, loc, redelivery);
+  }
+
+  /**
+   * The premature check compares a message with its row's commit time — and a row's commit time is its *last*
+   * change's (xmin). When an entity has several events (created, paid, shipped: each a transaction that updates the
+   * row), only the message of its last event can be held to that time: the earlier ones were rightly on the topic
+   * before the row's later changes committed. So each entity's last event in the topic (its first copy, when
+   * redelivered) is kept, and checked in result().
+   */
+  private noteLastEvent(entityId: string, eventId: string | undefined, loc: MessageLocation, appendedAtMs: number | undefined): void {
+    if (this.sources.prematureSkewMs === undefined || !this.committedAt.has(entityId)) return;
+    const last = this.lastEvent.get(entityId);
+    if (last && eventId !== undefined && last.eventId === eventId) return; // a redelivery of the last event: its first copy counts
+    this.lastEvent.set(entityId, { eventId, loc, appendedAtMs });
   }
 
   private checkPremature(entityId: string, eventId: string | undefined, loc: MessageLocation, appendedAtMs: number | undefined): void {
@@ -134,7 +152,7 @@ export class Analyzer {
     }
   }
 
-  private checkOrder(reader: MessageReader, source: FieldSource, loc: MessageLocation): void {
+  private checkOrder(reader: MessageReader, source: FieldSource, loc: MessageLocation, redelivery: boolean): void {
     const group = reader.read(this.sources.groupBy);
     const seq = reader.read(source);
     const sequence = seq.ok ? parseSequence(seq.value) : undefined;
@@ -145,12 +163,14 @@ export class Analyzer {
     const slot = `${loc.partition}\u0000${group.value}`;
     const previous = this.lastInGroup.get(slot);
     if (previous && sequence < previous.sequence) {
-      this.orderViolations.push({ key: group.value, ...loc, sequence: seq.value, previousOffset: previous.offset, previousSequence: previous.text });
+      this.orderViolations.push({ key: group.value, ...loc, sequence: seq.value, previousOffset: previous.offset, previousSequence: previous.text, redelivery });
     }
     this.lastInGroup.set(slot, { offset: loc.offset, sequence, text: seq.value });
   }
 
   result(): AnalysisResult {
+    this.premature.length = 0;
+    for (const [entityId, last] of this.lastEvent) this.checkPremature(entityId, last.eventId, last.loc, last.appendedAtMs);
     const duplicates: Duplicate[] = [];
     for (const [eventId, deliveries] of this.deliveries) {
       if (deliveries.length > 1) duplicates.push({ eventId, count: deliveries.length, deliveries: [...deliveries].sort(byLocation) });

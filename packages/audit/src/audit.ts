@@ -124,6 +124,7 @@ export async function runAudit(input: AuditOptions, ctx: RunAuditContext = {}): 
           duplicates: r.duplicates.length,
           extraDeliveries: r.duplicates.reduce((n, d) => n + d.count - 1, 0),
           orderViolations: r.orderViolations.length,
+          orderViolationsByRedelivery: r.orderViolations.filter((v) => v.redelivery).length,
           premature: r.premature.length,
         },
         partitions,

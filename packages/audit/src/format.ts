@@ -45,7 +45,7 @@ export function formatReport(report: AuditReport, opts: FormatOptions = {}): str
         ['black holes', String(c.blackHoles), 'rows past the grace period that no message mentions'],
         ['duplicates', String(c.duplicates), `event ids delivered more than once${c.extraDeliveries ? ` (${plural(c.extraDeliveries, 'extra delivery', 'extra deliveries')})` : ''}`],
         report.orderChecked
-          ? ['order violations', String(c.orderViolations), `messages whose ${s.sequence} is lower than the previous one of the same ${s.groupBy} in the partition`]
+          ? ['order violations', String(c.orderViolations), `messages whose ${s.sequence} is lower than the previous one of the same ${s.groupBy} in the partition${c.orderViolationsByRedelivery ? ` (${c.orderViolationsByRedelivery} of them redeliveries of an event already on the topic)` : ''}`]
           : ['order violations', '-', 'not checked: no sequence source (--sequence)'],
         report.prematureCheck.checked
           ? ['premature', String(c.premature), 'messages appended before their row committed (a consumer reading at once found no row)']
@@ -58,7 +58,7 @@ export function formatReport(report: AuditReport, opts: FormatOptions = {}): str
   out.push(...section('Ghosts — messages whose entity has no row', report.ghosts, c.ghosts, limit, ['entity id', 'event id', 'partition', 'offset'], (g) => [g.entityId, g.eventId ?? '-', String(g.partition), String(g.offset)], [false, false, true, true]));
   out.push(...section('Black holes — rows no message mentions', report.blackHoles, c.blackHoles, limit, ['id', 'created at'], (b) => [b.id, b.createdAt ?? 'null'], [false, false]));
   out.push(...section('Duplicates — event ids delivered more than once', report.duplicates, c.duplicates, limit, ['event id', 'count', 'deliveries (partition:offset)'], (d) => [d.eventId, String(d.count), d.deliveries.map((l) => `${l.partition}:${l.offset}`).join(' ')], [false, true, false]));
-  out.push(...section('Order violations — sequence went down', report.orderViolations, c.orderViolations, limit, ['key', 'partition', 'offset', 'sequence', 'after offset', 'with sequence'], (v) => [v.key, String(v.partition), String(v.offset), v.sequence, String(v.previousOffset), v.previousSequence], [false, true, true, true, true, true]));
+  out.push(...section('Order violations — sequence went down', report.orderViolations, c.orderViolations, limit, ['key', 'partition', 'offset', 'sequence', 'after offset', 'with sequence', 'redelivery'], (v) => [v.key, String(v.partition), String(v.offset), v.sequence, String(v.previousOffset), v.previousSequence, v.redelivery ? 'yes' : 'no'], [false, true, true, true, true, true, false]));
   out.push(...section('Premature — messages readable before their row committed', report.premature, c.premature, limit, ['entity id', 'event id', 'partition', 'offset', 'lead (ms)'], (m) => [m.entityId, m.eventId ?? '-', String(m.partition), String(m.offset), m.leadMs.toFixed(1)], [false, false, true, true, true]));
   if (c.unreadable) {
     out.push(...section(`Unreadable — no entity id at ${s.entityId}`, report.unreadableSample, c.unreadable, Math.min(limit, report.unreadableSample.length), ['partition', 'offset', 'reason'], (u) => [String(u.partition), String(u.offset), u.reason], [true, true, false]));

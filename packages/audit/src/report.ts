@@ -33,6 +33,11 @@ export interface OrderViolation extends MessageLocation {
   sequence: string;
   previousOffset: number;
   previousSequence: string;
+  /**
+   * The message's event id was already delivered earlier in the topic: a redelivery (e.g. a relay killed after the
+   * send and before it deleted its rows sends them again), which an inbox absorbs — not a reordering of the stream.
+   */
+  redelivery: boolean;
 }
 
 /**
@@ -99,6 +104,8 @@ export interface AuditCounts {
   /** Deliveries beyond the first, summed over every duplicated event id. */
   extraDeliveries: number;
   orderViolations: number;
+  /** Of orderViolations, those whose message is a redelivery of an event already on the topic (not a reordering). */
+  orderViolationsByRedelivery: number;
   /** Messages appended before their row committed (0 when the check did not run: see prematureCheck). */
   premature: number;
 }

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   DW_DB_UNAVAILABLE: 'The database connection failed or was dropped during the request.',
   DW_PUBLISH_FAILED: 'The message could not be published to Kafka.',
   DW_NOT_FOUND: 'The requested entity does not exist.',
+  DW_ORDER_STATE_CONFLICT: 'An order step was asked for out of turn (an order goes created → paid → shipped).',
   DW_AUDIT_SOURCE_MISSING: 'The table or topic the auditor was pointed at does not exist.',
   DW_AUDIT_UNREACHABLE: 'The auditor could not reach the database or the broker.',
 } as const;

@@ -4,6 +4,7 @@
  * The returned handle stops it, reports stats and lets callers await "N messages handled".
  */
 import { INBOX_TABLE } from '@dual-write/outbox';
+import { ORDER_STREAM_TABLE } from './order-stream.ts';
 import type { EventEmitter } from 'node:events';
 import { Kafka, logLevel, type Consumer, type ConsumerCrashEvent, type LogEntry } from 'kafkajs';
 import pg from 'pg';
@@ -90,7 +91,7 @@ export async function startDownstreamConsumer(options: DownstreamConsumerOptions
   };
 
   try {
-    await checkDatabase(pool, o.databaseUrl, [...o.requiredTables, INBOX_TABLE]);
+    await checkDatabase(pool, o.databaseUrl, [...o.requiredTables, INBOX_TABLE, ORDER_STREAM_TABLE]);
     // A short long-poll: stop() waits for the fetch in flight, so this bounds how long a graceful stop takes.
     consumer = makeKafka(o).consumer({ groupId: o.groupId, maxWaitTimeInMs: 1000, sessionTimeout: o.sessionTimeoutMs, heartbeatInterval: Math.floor(o.sessionTimeoutMs / 3) });
     consumer.on(consumer.events.CRASH, onCrash);

@@ -15,6 +15,8 @@ import type { HandledTracker } from './handled-tracker.ts';
 import { verifyOrder } from './order-callback.ts';
 import { backoffDelayMs, waitWithHeartbeats, type BackoffOptions } from './retry.ts';
 import { inTransaction } from './transaction.ts';
+import { recordStreamStep } from './order-stream.ts';
+import { ORDER_CREATED } from '@dual-write/schema';
 import { pgExecutor, processOnce } from '@dual-write/outbox';
 
 /** The outcome recorded for an event id this consumer already handled (the inbox absorbed it). */
@@ -73,7 +75,7 @@ export async function handleMessage(deps: MessageHandlerDeps, incoming: Incoming
     deps.tracker.handled({ kind: 'skipped', reason: decoded.reason, source });
     return;
   }
-  const { event, orderId, eventId } = decoded.message;
+  const { event, orderId, eventId, sequence } = decoded.message;
   let firstNotFoundAt: number | undefined;
   for (let attempt = 1; ; attempt++) {
     if (deps.signal.aborted) throw new ConsumerStoppingError(deps.name, source);
@@ -85,12 +87,17 @@ export async function handleMessage(deps: MessageHandlerDeps, incoming: Incoming
         const waited = Date.now() - firstNotFoundAt;
         if (waited < deps.notFoundRetryMs) throw new OrderNotFoundYetError(orderId, waited, deps.notFoundRetryMs);
       }
-      const input: EffectInput = { event, orderId, eventId, verdict, source };
-      // The inbox row and the effect commit together: a redelivered event (at-least-once) has no second effect.
+      // The inbox row, the effect and the stream step commit together: a redelivered event (at-least-once) has no
+      // second effect. OrderCreated has the consumer's effect; every event is a step of its order's stream.
       const outcome = await inTransaction(deps.pool, async (client) => {
         let recorded = DUPLICATE;
         await processOnce(pgExecutor(client), { consumer: deps.name, eventId }, async () => {
-          recorded = await deps.recordEffect(client, input);
+          if (event.type === ORDER_CREATED) {
+            const input: EffectInput = { event, orderId, eventId, verdict, source };
+            recorded = await deps.recordEffect(client, input);
+          }
+          const step = await recordStreamStep(client, deps.name, { orderId, eventId, eventType: event.type, sequence }, source);
+          if (event.type !== ORDER_CREATED) recorded = step.inSequence ? `${event.type} applied` : `${event.type} out of sequence`;
         });
         return recorded;
       });

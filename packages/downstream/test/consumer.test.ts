@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrateOutbox, pgExecutor } from '@dual-write/outbox';
+import { migrateLab } from '@dual-write/schema';
 import { useLab } from '@dual-write/testkit';
 import type { Producer } from 'kafkajs';
 import { startDownstreamConsumer, type DownstreamConsumer, type DownstreamConsumerOptions, type RecordEffect, type RetryNotice, type CrashNotice } from '../src/index.ts';
-import { orderCreatedEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '../src/testing/index.ts';
+import { orderCreatedEvent, orderStatusEvent, produceMessage, startFakeOrderApi, type FakeOrderApi } from '../src/testing/index.ts';
 
 // The machinery is effect-agnostic: these tests record into a table of their own.
 const lab = useLab({
@@ -12,7 +12,7 @@ const lab = useLab({
     await client.query(`create table effects (
       id bigserial primary key, consumer text not null, order_id uuid not null, event_id uuid, outcome text not null,
       callback_status integer not null, amount_cents bigint, kafka_topic text not null, kafka_partition integer not null, kafka_offset bigint not null)`);
-    await migrateOutbox(pgExecutor(client)); // the inbox table
+    await migrateLab(client); // the inbox and order_stream_applied (every event is a step of its order's stream)
   },
 });
 
@@ -148,7 +148,7 @@ describe('startDownstreamConsumer', () => {
     const skipped: string[] = [];
     consumer.events.on('handled', (h) => h.kind === 'skipped' && skipped.push(h.reason));
     await produceMessage(producer, topic, { key: 'x', value: 'this is not json' });
-    await produceMessage(producer, topic, { key: 'x', value: JSON.stringify({ type: 'OrderShipped', orderId: 'x' }) });
+    await produceMessage(producer, topic, { key: 'x', value: JSON.stringify({ type: 'OrderCancelled', orderId: 'x' }) });
     await produceMessage(producer, topic, { ...orderCreatedEventRaw({ orderId: 'not-a-uuid' }) });
     await produceMessage(producer, topic, { key: 'x', value: null });
     const good = orderCreatedEvent();
@@ -158,7 +158,7 @@ describe('startDownstreamConsumer', () => {
     const stats = await consumer.waitForHandled(5);
     await consumer.stop();
     expect(stats).toMatchObject({ handled: 5, recorded: 1, skipped: 4, retries: 0 });
-    expect(skipped).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/not an OrderCreated event/), expect.stringMatching(/not a UUID/), expect.stringMatching(/no value/)]);
+    expect(skipped).toEqual([expect.stringMatching(/not JSON/), expect.stringMatching(/not an order event \(type=/), expect.stringMatching(/not a UUID/), expect.stringMatching(/no value/)]);
     expect(await rowsFor(good.orderId)).toEqual([expect.objectContaining({ outcome: 'done', kafka_offset: goodAt.offset })]);
   });
 
@@ -229,10 +229,32 @@ describe('startDownstreamConsumer', () => {
     expect(await rowsFor(during.orderId)).toHaveLength(1);
   });
 
+  it("records each event as a step of its order's stream: in sequence (1, 2, 3) or not — a skipped step and a late one are flagged; a redelivery adds no step", async () => {
+    const topic = await lab.topic('streams', 1);
+    const inOrder = orderCreatedEvent();
+    const outOfOrder = orderCreatedEvent();
+    api.addOrder(inOrder.orderId, 500);
+    api.addOrder(outOfOrder.orderId, 500);
+    const consumer = await startConsumer(topic);
+    const paid = orderStatusEvent(inOrder.orderId, 'OrderPaid', 2);
+    for (const m of [inOrder, paid, orderStatusEvent(inOrder.orderId, 'OrderShipped', 3), paid]) await produceMessage(producer, topic, m);
+    // the negative control: OrderShipped (3) before OrderPaid (2)
+    for (const m of [outOfOrder, orderStatusEvent(outOfOrder.orderId, 'OrderShipped', 3), orderStatusEvent(outOfOrder.orderId, 'OrderPaid', 2)]) await produceMessage(producer, topic, m);
+    const stats = await consumer.waitForHandled(7);
+    await consumer.stop();
+    expect(stats).toMatchObject({ handled: 7, skipped: 0 });
+    expect(stats.outcomes).toMatchObject({ done: 2, duplicate: 1, 'OrderPaid applied': 1, 'OrderShipped applied': 1, 'OrderShipped out of sequence': 1, 'OrderPaid out of sequence': 1 });
+    const steps = async (orderId: string) =>
+      (await lab.pool().query('select event_type, sequence, previous_sequence, in_sequence from order_stream_applied where order_id = $1 order by id', [orderId])).rows.map((r) => [r.event_type, r.sequence, r.previous_sequence, r.in_sequence]);
+    expect(await steps(inOrder.orderId)).toEqual([['OrderCreated', 1, 0, true], ['OrderPaid', 2, 1, true], ['OrderShipped', 3, 2, true]]);
+    expect(await steps(outOfOrder.orderId)).toEqual([['OrderCreated', 1, 0, true], ['OrderShipped', 3, 1, false], ['OrderPaid', 2, 3, false]]);
+    expect(await rowsFor(inOrder.orderId)).toHaveLength(1); // the consumer's effect: OrderCreated only
+  });
+
   it('refuses to start on a database without its tables, with a hint, and leaves nothing open', async () => {
     const topic = await lab.topic('unmigrated');
-    const err = await startConsumer(topic, { name: 'unmigrated', requiredTables: ['shipments'] }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'DW_CONFIG_INVALID', message: expect.stringMatching(/no table shipments: it is not migrated/), hint: expect.stringMatching(/migrate/) });
+    const err = await startConsumer(topic, { name: 'unmigrated', requiredTables: ['parcels'] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'DW_CONFIG_INVALID', message: expect.stringMatching(/no table parcels: it is not migrated/), hint: expect.stringMatching(/migrate/) });
     expect(await connectionsOf('unmigrated')).toBe(0);
   });
 });

@@ -1,14 +1,16 @@
 /** A run's own database and topic, recreated each time, and clean proxies to start from. */
 import { Kafka, logLevel } from 'kafkajs';
 import pg from 'pg';
-import { ORDERS_TOPIC_CONFIG, withDatabase, type LabConfig } from '@dual-write/config';
-import { ToxicHelper } from '@dual-write/faults';
+import { withDatabase, type LabConfig } from '@dual-write/config';
+import { ToxicHelper, type ProxyName } from '@dual-write/faults';
+import { topicSettings } from '@dual-write/stack';
 
 /** A run that was killed mid-scenario could not undo its toxic: start from clean proxies. */
 export async function clearLeftoverFaults(config: LabConfig): Promise<string[]> {
   const faults = new ToxicHelper(config.toxiproxy.url);
   const found: string[] = [];
-  for (const proxy of ['postgres', 'kafka'] as const) {
+  // The postgres proxy and the Kafka proxies of this stack: `kafka`, or kafka-1..3 on the cluster (KAFKA_NODES=3).
+  for (const proxy of ['postgres', ...config.kafka.nodes.map((n) => n.proxyName)] as ProxyName[]) {
     for (const name of await faults.list(proxy)) found.push(`${proxy}/${name}`);
     if (!(await faults.proxy(proxy)).enabled) found.push(`${proxy} (disabled)`);
   }
@@ -16,7 +18,7 @@ export async function clearLeftoverFaults(config: LabConfig): Promise<string[]> 
   return found;
 }
 
-/** Drops and creates `database`, deletes and creates `topic`: each run starts from nothing. */
+/** Drops and creates `database`, deletes and creates `topic` (on the cluster: replication factor 3, min.insync.replicas 2): each run starts from nothing. */
 export async function recreateDatabaseAndTopic(config: LabConfig, database: string, topic: string): Promise<void> {
   const admin = new pg.Client({ connectionString: withDatabase(config.database.url, 'postgres') });
   await admin.connect();
@@ -34,7 +36,7 @@ export async function recreateDatabaseAndTopic(config: LabConfig, database: stri
       // Deletion is asynchronous: wait until the name is free before creating it again.
       for (let i = 0; i < 100 && (await kafkaAdmin.listTopics()).includes(topic); i++) await new Promise((r) => setTimeout(r, 100));
     }
-    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, replicationFactor: 1, configEntries: [...ORDERS_TOPIC_CONFIG] }], waitForLeaders: true });
+    await kafkaAdmin.createTopics({ topics: [{ topic, numPartitions: config.topics.orders.partitions, ...topicSettings(config) }], waitForLeaders: true });
   } finally {
     await kafkaAdmin.disconnect();
   }

@@ -16,11 +16,14 @@ const ROOT = findRepoRoot();
 
 type Judged = Pick<SoakResult, 'audit' | 'effects' | 'drain'>;
 
-/** A soak that lost nothing: 100 orders, 101 messages (one redelivery), everything shipped and invoiced once. */
+/**
+ * A soak that lost nothing: 100 orders of 3 events, 301 messages (one redelivery, which also went down in its order's
+ * sequence on the topic), everything shipped and invoiced once, every stream applied in order to its end.
+ */
 function clean(): Judged {
   return {
-    audit: { rows: 100, messages: 101, ghosts: 0, blackHoles: 0, duplicateEvents: 1, extraDeliveries: 1, premature: 0 },
-    effects: { shipped: 100, invoiced: 100, doubleShipments: 0, doubleInvoices: 0, missingShipments: 0, missingInvoices: 0, ghostShipments: 0, ghostInvoices: 0, prematureShipments: 0, prematureInvoices: 0 },
+    audit: { rows: 100, events: 300, messages: 301, ghosts: 0, blackHoles: 0, duplicateEvents: 1, extraDeliveries: 1, premature: 0, orderViolations: 1, orderViolationsByRedelivery: 1 },
+    effects: { shipped: 100, invoiced: 100, doubleShipments: 0, doubleInvoices: 0, missingShipments: 0, missingInvoices: 0, ghostShipments: 0, ghostInvoices: 0, prematureShipments: 0, prematureInvoices: 0, streamStepsApplied: 600, outOfSequence: 0, incompleteStreams: 0 },
     drain: { outboxEmptyAfterMs: 120, settledAfterMs: 900, timedOut: false },
   };
 }
@@ -42,6 +45,9 @@ describe('npm run soak: damage and the exit code', () => {
       ['a callback for a ghost', (r) => void (r.effects.ghostShipments = 1), /ghost order \(404\)/],
       ['a callback that looked too early', (r) => void (r.effects.prematureShipments = 1), /^1 shipment callback\(s\) answered 404 for an order committed afterwards/],
       ['a message before its commit', (r) => void (r.audit.premature = 2), /^2 premature message\(s\)/],
+      ['a stream reordered on the topic', (r) => void (r.audit.orderViolations = 3), /^2 message\(s\) out of their order’s sequence on the topic \(not redeliveries\)/],
+      ['an event applied out of sequence', (r) => void (r.effects.outOfSequence = 1), /^1 event\(s\) applied by a consumer out of their order’s sequence/],
+      ['a stream not applied to its end', (r) => void (r.effects.incompleteStreams = 2), /^2 order stream\(s\) a consumer did not apply to the end/],
       ['never settled', (r) => void (r.drain.timedOut = true), /did not settle in time/],
     ];
     for (const [what, spoil, named] of damaged) {

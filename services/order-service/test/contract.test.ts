@@ -64,8 +64,8 @@ describe('the order service against its OpenAPI document (Schemathesis, every ch
     expect(report.errors, output).toEqual([]);
     expect(code, output).toBe(0);
     expect(report.complete).toBe(true);
-    // A run that tested nothing would pass too: all six operations were tested, with many cases.
-    expect(report.operations).toMatchObject({ total: 6, selected: 6, tested: 6, errored: 0 });
+    // A run that tested nothing would pass too: all seven operations were tested, with many cases.
+    expect(report.operations).toMatchObject({ total: 7, selected: 7, tested: 7, errored: 0 });
     expect(report.test_cases.generated, output).toBeGreaterThanOrEqual(500);
     expect(report.test_cases.with_failures).toBe(0);
   }, 300_000);
@@ -80,7 +80,7 @@ describe('the order service against its OpenAPI document (Schemathesis, every ch
     const { code, report, output } = await schemathesis(app, 'teapot');
     await app.close();
     expect(code, output).not.toBe(0);
-    expect(report.operations.tested).toBe(7);
+    expect(report.operations.tested).toBe(8);
     expect(report.failures.length, output).toBeGreaterThan(0);
     // Every failure is the teapot's, and it is the undocumented status.
     const text = JSON.stringify(report.failures);
@@ -146,6 +146,7 @@ describe('the statuses the contract asks for', () => {
       'GET /health': ['200', '503'],
       'POST /api/v1/orders': ['201', '400', '413', '415', '503'],
       'GET /api/v1/orders/{id}': ['200', '400', '404', '503'],
+      'POST /api/v1/orders/{id}/status': ['200', '400', '404', '409', '413', '415', '503'],
       'POST /api/v1/login': ['200', '400', '401', '413', '415', '503'],
       'GET /api/v1/products': ['200', '400', '503'],
       'GET /api/v1/bad-scenario': ['200', '400', '403', '503'],

@@ -146,9 +146,9 @@ describe('GET /api/v1/bad-scenario (the lab\'s plugin, src/lab/)', () => {
       expect(res.statusCode).toBe(200);
       return Object.keys(res.json().paths).sort();
     };
-    expect(await pathsOf(app)).toEqual(['/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
+    expect(await pathsOf(app)).toEqual(['/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/orders/{id}/status', '/api/v1/products', '/health']);
     const paths = await pathsOf(labApp);
-    expect(paths).toEqual(['/api/v1/bad-scenario', '/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/products', '/health']);
+    expect(paths).toEqual(['/api/v1/bad-scenario', '/api/v1/login', '/api/v1/orders', '/api/v1/orders/{id}', '/api/v1/orders/{id}/status', '/api/v1/products', '/health']);
     const collection = JSON.parse(readFileSync(path.join(lab.config.repoRoot, 'docs', 'postman_collection.json'), 'utf8'));
     const requests: string[] = [];
     const walk = (items: { item?: unknown[]; request?: { url: { raw: string } } }[]) => {

@@ -6,13 +6,13 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatTimeline, readSchedule } from '@dual-write/chaos';
-import { DwError, isDwError, resolveConfig } from '@dual-write/config';
+import { DwError, findRepoRoot, isDwError, resolveConfig } from '@dual-write/config';
 import { acquireLabLock, Cleanup, runCleanupOnSignals } from '@dual-write/faults';
 import { runSoak, SOAK_STRATEGIES, type SoakResult, type SoakStrategy } from './run-soak.ts';
 import { formatSoakTable } from './soak-report.ts';
 
-const HELP = `Usage: npm run soak -- [--short] [--orders N] [--rate R] [--strategy outbox|naive|naive-after-commit|…]
-                       [--schedule FILE] [--json] [--no-lock]
+const HELP = `Usage: npm run soak -- [--short] [--kafka-nodes 1|3] [--orders N] [--rate R] [--events-per-order 1|2|3]
+                       [--strategy outbox|naive|naive-after-commit|…] [--schedule FILE] [--json] [--no-lock]
 
 Sends orders to the order service at a steady rate while a chaos schedule plays — toxics on the proxies,
 kill -9 of the relay, Kafka broker and PostgreSQL restarts — until at least N orders were accepted and the
@@ -20,13 +20,25 @@ schedule is over. Then it waits until the outbox is empty and shipping and billi
 orders lost (black holes), ghosts, duplicates delivered, orders shipped or invoiced twice, the faults
 injected by type, the largest outbox backlog and how long the drain took.
 
+Each order is a stream of events on its key: OrderCreated, then OrderPaid, then OrderShipped, each written by
+its own request and transaction (locking the order). The auditor checks each order's sequence on the topic
+(a redelivery is told apart from a reordering), and the consumers record every step they apply and whether it
+came in sequence.
+
 The order service, shipping and billing run in this process; the relay runs as a process of its own (so
 kill -9 is real). Its database and topic are recreated each run.
 
 Options:
-  --short              the CI size: 2,000 orders at 100/s, chaos/schedules/soak-short.json (2 faults)
-  --orders N           orders that must be accepted (default 20000; --short 2000)
-  --rate R             orders per second, steady, open loop (default 100)
+  --short              the CI size: 1,000 orders at 50/s (3,000 events), chaos/schedules/soak-short.json
+                       (2 faults); with --kafka-nodes 3 chaos/schedules/soak-cluster-short.json
+  --kafka-nodes N      1 (default) or 3: the soak on the 3-node cluster (npm run stack -- up --kafka-nodes 3;
+                       the same as KAFKA_NODES=3), with chaos/schedules/soak-cluster.json by default: a slow
+                       broker, a broker cut off, partition leaders killed with kill -9, relay kills
+  --events-per-order N 1–3 events per order (default 3: created, paid, shipped); the naive strategies write
+                       OrderCreated only (the later steps always go through the outbox)
+  --orders N           orders that must be accepted (default 20000; --short 1000)
+  --rate R             orders per second, steady, open loop (default 60; --short 50); each order is up to
+                       3 requests (create, pay, ship), so 60/s is 180 requests/s
   --strategy S         outbox (default), naive (send inside the transaction: ghosts), naive-after-commit
                        (send after COMMIT: black holes), or a list run one after the other, e.g. naive,outbox
   --schedule FILE      the chaos schedule (default chaos/schedules/soak.json; format: npm run chaos -- schedule --help)
@@ -43,6 +55,8 @@ Exit code: 0 when every outbox run lost nothing and applied nothing twice (naive
 
 export interface SoakArgs {
   help: boolean;
+  kafkaNodes: 1 | 3;
+  eventsPerOrder: number;
   orders: number;
   rate: number;
   strategies: SoakStrategy[];
@@ -67,6 +81,8 @@ export function parseSoakArgs(argv: string[], repoRoot: string): SoakArgs {
       options: {
         help: { type: 'boolean', short: 'h' },
         short: { type: 'boolean' },
+        'kafka-nodes': { type: 'string' },
+        'events-per-order': { type: 'string' },
         orders: { type: 'string' },
         rate: { type: 'string' },
         strategy: { type: 'string' },
@@ -90,15 +106,23 @@ export function parseSoakArgs(argv: string[], repoRoot: string): SoakArgs {
     return value;
   };
   const short = v.short === true;
+  const kafkaNodes = v['kafka-nodes'] ?? process.env.KAFKA_NODES ?? '1';
+  if (kafkaNodes !== '1' && kafkaNodes !== '3') throw bad(`--kafka-nodes ${JSON.stringify(kafkaNodes)}: expected 1 or 3 (KAFKA_NODES).`);
+  const cluster = kafkaNodes === '3';
+  const eventsPerOrder = whole('events-per-order', v['events-per-order'], 3, 1);
+  if (eventsPerOrder > 3) throw bad(`--events-per-order ${eventsPerOrder}: expected 1, 2 or 3 (created, paid, shipped).`);
+  const defaultSchedule = cluster ? (short ? 'soak-cluster-short.json' : 'soak-cluster.json') : short ? 'soak-short.json' : 'soak.json';
   const strategies = (v.strategy ?? 'outbox').split(',').filter(Boolean);
   const unknown = strategies.filter((s) => !(SOAK_STRATEGIES as readonly string[]).includes(s));
   if (strategies.length === 0 || unknown.length) throw bad(`--strategy ${JSON.stringify(v.strategy)}: expected one or more of ${SOAK_STRATEGIES.join(', ')}, comma separated (e.g. naive,outbox).`);
   return {
     help: v.help === true,
-    orders: whole('orders', v.orders, short ? 2000 : 20_000, 1),
-    rate: whole('rate', v.rate, 100, 1),
+    kafkaNodes: cluster ? 3 : 1,
+    eventsPerOrder,
+    orders: whole('orders', v.orders, short ? 1000 : 20_000, 1),
+    rate: whole('rate', v.rate, short ? 50 : 60, 1),
     strategies: strategies as SoakStrategy[],
-    schedule: path.resolve(v.schedule ?? path.join(repoRoot, 'chaos/schedules', short ? 'soak-short.json' : 'soak.json')),
+    schedule: path.resolve(v.schedule ?? path.join(repoRoot, 'chaos/schedules', defaultSchedule)),
     json: v.json === true,
     lock: v['no-lock'] !== true,
     database: name('database', v.database ?? 'dual_write_soak', /^[a-z_][a-z0-9_]{0,62}$/, 'lower-case letters, digits and _'),
@@ -107,15 +131,17 @@ export function parseSoakArgs(argv: string[], repoRoot: string): SoakArgs {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const config = resolveConfig();
-  const args = parseSoakArgs(argv, config.repoRoot);
+  const args = parseSoakArgs(argv, findRepoRoot());
   if (args.help) {
     console.log(HELP);
     return 0;
   }
+  // --kafka-nodes 3 is KAFKA_NODES=3 for everything this run starts too (the relay processes, chaos restarts).
+  process.env.KAFKA_NODES = String(args.kafkaNodes);
+  const config = resolveConfig();
   const schedule = readSchedule(args.schedule);
   const say = (l: string) => process.stderr.write(`[soak] ${l}\n`);
-  say(`${args.strategies.join(' then ')}: ≥ ${args.orders} orders at ${args.rate}/s; schedule ${path.relative(process.cwd(), args.schedule)}:\n${formatTimeline(schedule)}`);
+  say(`${args.strategies.join(' then ')}: ≥ ${args.orders} orders at ${args.rate}/s, ${args.eventsPerOrder} event(s) each, Kafka ${args.kafkaNodes === 3 ? 'cluster of 3 nodes' : 'single broker'}; schedule ${path.relative(process.cwd(), args.schedule)}:\n${formatTimeline(schedule)}`);
   const cleanup = new Cleanup();
   runCleanupOnSignals(cleanup, { say, doing: 'undoing the faults, restarting what is stopped, stopping the soak', graceMs: 120_000 });
   const results: SoakResult[] = [];
@@ -130,7 +156,7 @@ async function main(argv: string[]): Promise<number> {
       say(`▶ ${strategy}`);
       results.push(
         await run.around(
-          () => runSoak({ config, strategy, orders: args.orders, ratePerSec: args.rate, schedule, scheduleFile: path.relative(config.repoRoot, args.schedule), say, cleanup: run, database: args.database, topic: args.topic }),
+          () => runSoak({ config, strategy, orders: args.orders, ratePerSec: args.rate, eventsPerOrder: args.eventsPerOrder, schedule, scheduleFile: path.relative(config.repoRoot, args.schedule), say, cleanup: run, database: args.database, topic: args.topic }),
           { say, hint: 'Run `npm run chaos -- clear` (it restarts what a dead schedule stopped) and `npm run stack -- up`.' },
         ),
       );

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { DwError, type LabConfig } from '@dual-write/config';
-import { findRelayProcesses } from '@dual-write/chaos';
+import { findRelayProcesses, relayOfStack } from '@dual-write/chaos';
 import { isAlive, layout } from '@dual-write/stack';
 
 export const SOAK_RUN_ENV = 'DW_SOAK_RUN';
@@ -45,9 +45,14 @@ export function startSoakRelay(config: LabConfig, opts: SoakRelayOptions): { pid
   }
 }
 
-/** SIGTERM to the soak relays (of `runId`, or of any soak), SIGKILL after `graceMs`; resolves to how many. */
-export async function stopSoakRelays(runId?: string, graceMs = 15_000): Promise<number> {
-  const found = findRelayProcesses((env) => env[SOAK_RUN_ENV] !== undefined && (runId === undefined || env[SOAK_RUN_ENV] === runId));
+/**
+ * SIGTERM to the soak relays (of `runId`, or of any soak — of `config`'s stack only, when given: a soak on another
+ * stack of the machine keeps its relays), SIGKILL after `graceMs`; resolves to how many.
+ */
+export async function stopSoakRelays(runId?: string, graceMs = 15_000, config?: LabConfig): Promise<number> {
+  const found = findRelayProcesses(
+    (env) => env[SOAK_RUN_ENV] !== undefined && (runId === undefined || env[SOAK_RUN_ENV] === runId) && (config === undefined || relayOfStack(config, env)),
+  );
   for (const f of found) {
     try {
       process.kill(f.pid, 'SIGTERM');

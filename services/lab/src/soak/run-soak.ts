@@ -11,6 +11,7 @@ import pg from 'pg';
 import { runAudit } from '@dual-write/audit';
 import { runSchedule, type PlayedStep, type Schedule } from '@dual-write/chaos';
 import { withDatabase, type LabConfig } from '@dual-write/config';
+import { SEQUENCE_HEADER } from '@dual-write/schema';
 import { Cleanup } from '@dual-write/faults';
 import { clearLeftoverFaults, recreateDatabaseAndTopic } from '../scratch.ts';
 import { startSystem } from '../system.ts';
@@ -32,6 +33,12 @@ export interface SoakOptions {
   cleanup: Cleanup;
   database?: string;
   topic?: string;
+  /**
+   * Events per order (1–3): OrderCreated, then OrderPaid, then OrderShipped, each its own transaction locking the
+   * order (default 3). Only the outbox strategy writes the later steps (they always go through the outbox); the naive
+   * strategies write OrderCreated alone.
+   */
+  eventsPerOrder?: number;
   /** How long to wait for the backlog and the consumers after the load (default 10 min). */
   settleTimeoutMs?: number;
   progressEveryMs?: number;
@@ -52,6 +59,12 @@ export interface SoakEffects {
   /** Callbacks answered 404 for an order that exists now: the message outran its commit; never acted on. */
   prematureShipments: number;
   prematureInvoices: number;
+  /** Stream steps applied (rows of order_stream_applied), shipping + billing. */
+  streamStepsApplied: number;
+  /** Of those, applied out of their order's sequence (not the previous one + 1), shipping + billing. */
+  outOfSequence: number;
+  /** (order, consumer) pairs whose last applied step is not the order's last event (its version) once settled. */
+  incompleteStreams: number;
 }
 
 export interface SoakResult {
@@ -59,7 +72,7 @@ export interface SoakResult {
   runId: string;
   startedAt: string;
   durationMs: number;
-  settings: { orders: number; ratePerSec: number; schedule: string; database: string; topic: string };
+  settings: { orders: number; ratePerSec: number; eventsPerOrder: number; schedule: string; database: string; topic: string; kafkaNodes: number };
   machine: { cpus: number; memoryGiB: number; node: string; commit: string };
   load: LoadCounts;
   faults: { played: PlayedStep[]; byType: Record<string, number> };
@@ -67,7 +80,23 @@ export interface SoakResult {
   /** After the load stopped: when the outbox was empty, and when both consumers had caught up too. */
   drain: { outboxEmptyAfterMs: number | null; settledAfterMs: number | null; timedOut: boolean };
   /** premature: messages appended before their order committed (null when the audit could not check). */
-  audit: { rows: number; messages: number; ghosts: number; blackHoles: number; duplicateEvents: number; extraDeliveries: number; premature: number | null };
+  /**
+   * events: the events the orders' rows say were written (sum of their versions). orderViolations: messages whose
+   * sequence went down within their order's stream on the topic; byRedelivery: of those, redeliveries of an event
+   * already on the topic (a relay killed between its send and its DELETE) — absorbed by the inboxes, not a reordering.
+   */
+  audit: {
+    rows: number;
+    events: number;
+    messages: number;
+    ghosts: number;
+    blackHoles: number;
+    duplicateEvents: number;
+    extraDeliveries: number;
+    premature: number | null;
+    orderViolations: number;
+    orderViolationsByRedelivery: number;
+  };
   effects: SoakEffects;
   /** What went wrong; empty when the run lost nothing and applied nothing twice. */
   damage: string[];
@@ -105,7 +134,14 @@ async function countEffects(db: pg.Pool): Promise<SoakEffects> {
   });
   const s = per('shipments', 'shipped');
   const i = per('invoices', 'invoiced');
+  const applied = q('select count(*) as n from order_stream_applied');
+  const outOfSequence = q('select count(*) as n from order_stream_applied where not in_sequence');
+  const incomplete = q(`select count(*) as n from orders o cross join (values ('shipping'), ('billing')) c(consumer)
+    where o.version <> coalesce((select a.sequence from order_stream_applied a where a.consumer = c.consumer and a.order_id = o.id order by a.id desc limit 1), 0)`);
   return {
+    streamStepsApplied: await applied,
+    outOfSequence: await outOfSequence,
+    incompleteStreams: await incomplete,
     shipped: await s.done,
     invoiced: await i.done,
     doubleShipments: await s.twice,
@@ -133,12 +169,19 @@ export function damageOf(r: Pick<SoakResult, 'audit' | 'effects' | 'drain'>): st
   add(r.effects.prematureShipments, 'shipment callback(s) answered 404 for an order committed afterwards (premature: never shipped)');
   add(r.effects.prematureInvoices, 'invoice callback(s) answered 404 for an order committed afterwards (premature: never invoiced)');
   add(r.audit.premature ?? 0, 'premature message(s): on the topic before their order committed');
+  add(r.audit.orderViolations - r.audit.orderViolationsByRedelivery, 'message(s) out of their order’s sequence on the topic (not redeliveries)');
+  add(r.effects.outOfSequence, 'event(s) applied by a consumer out of their order’s sequence');
+  add(r.effects.incompleteStreams, 'order stream(s) a consumer did not apply to the end');
   if (r.drain.timedOut) d.push('did not settle in time: outbox not empty or consumers behind');
   return d;
 }
 
+/** The later steps of an order, in order: its 2nd and 3rd events (OrderPaid, OrderShipped). */
+const ORDER_STEPS = ['paid', 'shipped'] as const;
+
 export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   const { config, say, cleanup, strategy } = opts;
+  const eventsPerOrder = strategy === 'outbox' ? (opts.eventsPerOrder ?? 3) : 1;
   const runId = randomUUID().slice(0, 8);
   const database = opts.database ?? 'dual_write_soak';
   const topic = opts.topic ?? 'orders.soak';
@@ -147,7 +190,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
 
   const leftovers = await clearLeftoverFaults(config);
   if (leftovers.length) say(`cleared faults left by an earlier run: ${leftovers.join(', ')}`);
-  const stale = await stopSoakRelays();
+  const stale = await stopSoakRelays(undefined, 15_000, config);
   if (stale) say(`stopped ${stale} relay process(es) an earlier soak left running`);
   say(`preparing database ${database} and topic ${topic}…`);
   await recreateDatabaseAndTopic(config, database, topic);
@@ -194,12 +237,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     if (errors.length) throw new Error(errors.map((e) => e.message).join('; '));
   });
   let scheduleDone = false;
-  const playing = runSchedule({ config, lock: false, say: (l) => say(`[chaos] ${l}`), cleanup: chaos, schedule: opts.schedule }).finally(() => {
+  // kafka-leader-kill finds the leader of a partition of the orders topic: here, the soak's topic.
+  const chaosConfig: LabConfig = { ...config, topics: { ...config.topics, orders: { ...config.topics.orders, name: topic } } };
+  const playing = runSchedule({ config: chaosConfig, lock: false, say: (l) => say(`[chaos] ${l}`), cleanup: chaos, schedule: opts.schedule }).finally(() => {
     scheduleDone = true;
   });
   playing.catch(() => {}); // awaited below
 
-  const load = new SteadyLoad({ url: system.url, strategy, ratePerSec: opts.ratePerSec, orders: opts.orders, mayStop: () => scheduleDone });
+  const load = new SteadyLoad({ url: system.url, strategy, ratePerSec: opts.ratePerSec, orders: opts.orders, mayStop: () => scheduleDone, steps: ORDER_STEPS.slice(0, eventsPerOrder - 1) });
   let lastAccepted = 0;
   const every = opts.progressEveryMs ?? 5000;
   const ticker = setInterval(() => {
@@ -250,19 +295,23 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
   if (drain.timedOut) say('did not settle within the time limit; auditing what is there');
 
   say('auditing: orders table vs topic…');
-  const report = await runAudit({ databaseUrl: directUrl, table: 'orders', topic, brokers: config.kafka.brokers, entityId: 'key', eventId: 'header:id', graceMs: 0 });
+  const report = await runAudit({ databaseUrl: directUrl, table: 'orders', topic, brokers: config.kafka.brokers, entityId: 'key', eventId: 'header:id', sequence: `header:${SEQUENCE_HEADER}`, graceMs: 0 });
   const effects = await countEffects(db);
+  const events = Number((await db.query<{ n: string }>('select coalesce(sum(version), 0) as n from orders')).rows[0]?.n ?? 0);
   const byType: Record<string, number> = {};
   for (const p of played) byType[p.toggle] = (byType[p.toggle] ?? 0) + 1;
   const partial = {
     audit: {
       rows: report.counts.rows,
+      events,
       messages: report.counts.messages,
       ghosts: report.counts.ghosts,
       blackHoles: report.counts.blackHoles,
       duplicateEvents: report.counts.duplicates,
       extraDeliveries: report.counts.extraDeliveries,
       premature: report.prematureCheck.checked ? report.counts.premature : null,
+      orderViolations: report.counts.orderViolations,
+      orderViolationsByRedelivery: report.counts.orderViolationsByRedelivery,
     },
     effects,
     drain,
@@ -272,7 +321,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakResult> {
     runId,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
-    settings: { orders: opts.orders, ratePerSec: opts.ratePerSec, schedule: opts.scheduleFile, database, topic },
+    settings: { orders: opts.orders, ratePerSec: opts.ratePerSec, eventsPerOrder, schedule: opts.scheduleFile, database, topic, kafkaNodes: config.kafka.nodeCount },
     machine: { cpus: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, commit: gitCommit(config.repoRoot) },
     load: counts,
     faults: { played, byType },

@@ -2,6 +2,7 @@
  * The soak's traffic: POST /api/v1/orders at a steady rate (open loop — a slow or failing service does not
  * slow the arrivals down), at most `maxInFlight` at once, until enough orders were accepted and the caller
  * says stop. Every outcome is counted by kind: 201, an HTTP error with its code, a timeout, a refused connection.
+ * With `steps`, each accepted order then takes its later steps (paid, shipped), one request after the other.
  */
 import { randomInt } from 'node:crypto';
 
@@ -16,6 +17,11 @@ export interface SteadyLoadOptions {
   timeoutMs?: number;
   /** Customers the orders are spread over. */
   customers?: number;
+  /**
+   * The order's later steps, each its own request (its own transaction locking the order) sent once the previous one
+   * answered: e.g. ['paid', 'shipped'] gives every accepted order the stream OrderCreated → OrderPaid → OrderShipped.
+   */
+  steps?: readonly string[];
 }
 
 export interface LoadCounts {
@@ -26,6 +32,8 @@ export interface LoadCounts {
   failures: Record<string, number>;
   /** Arrivals not sent because `maxInFlight` requests were already waiting. */
   skipped: number;
+  /** The orders' later steps (POST /api/v1/orders/:id/status): sent, answered 200, failed by kind. */
+  steps: { sent: number; ok: number; failed: number; failures: Record<string, number> };
   inFlight: number;
   startedAt: number;
   endedAt?: number;
@@ -42,6 +50,16 @@ function orderBody(n: number, customers: number, strategy: string) {
   });
 }
 
+/** ' DW_…' from an error body, '' when it has no code. */
+function errorCode(text: string): string {
+  try {
+    const code = (JSON.parse(text) as { code?: string }).code;
+    return code ? ` ${code}` : '';
+  } catch {
+    return '';
+  }
+}
+
 function failureKind(err: unknown): string {
   const e = err as Error & { cause?: { code?: string } };
   if (e.name === 'TimeoutError' || e.name === 'AbortError') return 'timeout';
@@ -56,7 +74,7 @@ export class SteadyLoad {
   private readonly done: Promise<LoadCounts>;
 
   constructor(private readonly opts: SteadyLoadOptions) {
-    this.counts = { sent: 0, accepted: 0, failed: 0, failures: {}, skipped: 0, inFlight: 0, startedAt: Date.now() };
+    this.counts = { sent: 0, accepted: 0, failed: 0, failures: {}, skipped: 0, steps: { sent: 0, ok: 0, failed: 0, failures: {} }, inFlight: 0, startedAt: Date.now() };
     this.done = this.run();
   }
 
@@ -78,20 +96,42 @@ export class SteadyLoad {
       const text = await res.text();
       if (res.status === 201) {
         c.accepted++;
+        const orderId = (JSON.parse(text) as { order: { id: string } }).order.id;
+        for (const status of this.opts.steps ?? []) if (!(await this.step(orderId, status))) break;
         return;
       }
-      let code = '';
-      try {
-        code = (JSON.parse(text) as { code?: string }).code ?? '';
-      } catch {
-        /* not JSON */
-      }
-      this.fail(`${res.status}${code ? ` ${code}` : ''}`);
+      this.fail(`${res.status}${errorCode(text)}`);
     } catch (err) {
       this.fail(failureKind(err));
     } finally {
       c.inFlight--;
     }
+  }
+
+  /** One later step of an order; false when it failed (the order's next steps are not sent). */
+  private async step(orderId: string, status: string): Promise<boolean> {
+    const s = this.counts.steps;
+    s.sent++;
+    let kind: string;
+    try {
+      const res = await fetch(`${this.opts.url}/api/v1/orders/${orderId}/status`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ status }),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15_000),
+      });
+      const text = await res.text();
+      if (res.status === 200) {
+        s.ok++;
+        return true;
+      }
+      kind = `${res.status}${errorCode(text)}`;
+    } catch (err) {
+      kind = failureKind(err);
+    }
+    s.failed++;
+    s.failures[kind] = (s.failures[kind] ?? 0) + 1;
+    return false;
   }
 
   private fail(kind: string): void {

@@ -8,6 +8,8 @@ export interface OrderRow {
   id: string;
   customer_id: string;
   status: string;
+  /** The sequence of the last event written for the order (1 after OrderCreated). */
+  version: number;
   total_cents: string | number;
   items: unknown;
   strategy: string;
@@ -33,6 +35,7 @@ export function createDatabase(url: string, pool: { max: number; acquireTimeoutM
       id: { type: DataTypes.UUID, primaryKey: true },
       customer_id: { type: DataTypes.TEXT, allowNull: false },
       status: { type: DataTypes.TEXT, allowNull: false, defaultValue: 'created' },
+      version: { type: DataTypes.INTEGER, allowNull: false, defaultValue: 1 },
       total_cents: { type: DataTypes.BIGINT, allowNull: false },
       items: { type: DataTypes.JSONB, allowNull: false },
       strategy: { type: DataTypes.TEXT, allowNull: false },

@@ -24,6 +24,7 @@ const ERROR_DESCRIPTIONS = {
   401: 'DW_UNAUTHORIZED: wrong email or password.',
   403: 'DW_FAULT_INJECTION_DISABLED: fault injection is off (FAULT_INJECTION=true turns it on).',
   404: 'DW_NOT_FOUND: the entity does not exist.',
+  409: 'DW_ORDER_STATE_CONFLICT: the order is not in the state this step needs (created → paid → shipped); `details` gives its status.',
   413: 'DW_BODY_TOO_LARGE: the body is larger than 64 KiB.',
   415: 'DW_UNSUPPORTED_MEDIA_TYPE: the body is not sent as application/json.',
   503: 'DW_DB_UNAVAILABLE or DW_DB_POOL_EXHAUSTED (and, where the route publishes to Kafka, DW_PUBLISH_FAILED): a dependency failed; retry later.',

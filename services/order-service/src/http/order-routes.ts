@@ -1,22 +1,24 @@
-/** POST /api/v1/orders and GET /api/v1/orders/:id. */
+/** POST /api/v1/orders, GET /api/v1/orders/:id and POST /api/v1/orders/:id/status (the order's later steps). */
 import type { FastifyInstance } from 'fastify';
 import { DwError, WRITE_STRATEGIES, type WriteStrategy } from '@dual-write/config';
 import type { OrderCreatedEvent } from '@dual-write/schema';
 import { createOrderBodySchema, newOrderCreated, type CreateOrderBody } from '../orders/order-input.ts';
 import { writeOrder, type WriteOutcome } from '../orders/write-order.ts';
+import { advanceOrder, ORDER_STEPS, type OrderStep } from '../orders/order-steps.ts';
 import type { OrderRow } from '../db/database.ts';
 import type { ServiceContext } from '../service-context.ts';
 import { BODY_ERRORS, errorResponses } from './error-schema.ts';
 
 export const orderSchema = {
   type: 'object',
-  required: ['id', 'customerId', 'items', 'totalCents', 'status', 'strategy', 'createdAt'],
+  required: ['id', 'customerId', 'items', 'totalCents', 'status', 'version', 'strategy', 'createdAt'],
   properties: {
     id: { type: 'string', format: 'uuid' },
     customerId: { type: 'string' },
     items: { type: 'array', items: { type: 'object', properties: { sku: { type: 'string' }, qty: { type: 'integer' }, priceCents: { type: 'integer' } } } },
     totalCents: { type: 'integer' },
     status: { type: 'string' },
+    version: { type: 'integer', minimum: 1, description: 'The sequence of the last event written for the order (1: OrderCreated, 2: OrderPaid, 3: OrderShipped).' },
     strategy: { type: 'string' },
     createdAt: { type: 'string', format: 'date-time' },
   },
@@ -29,6 +31,7 @@ export function toOrderJson(row: OrderRow) {
     items: row.items,
     totalCents: Number(row.total_cents),
     status: row.status,
+    version: Number(row.version),
     strategy: row.strategy,
     createdAt: new Date(row.created_at).toISOString(),
   };
@@ -54,7 +57,7 @@ export const createOrderResponseSchema = {
 /** The 201 body for an order written with `strategy` (what its row's `strategy` column says). */
 export function createdOrderJson(event: OrderCreatedEvent, strategy: string, outcome: Pick<WriteOutcome, 'published' | 'outboxed'>) {
   return {
-    order: { id: event.orderId, customerId: event.customerId, items: event.items, totalCents: event.totalCents, status: 'created', strategy, createdAt: event.createdAt },
+    order: { id: event.orderId, customerId: event.customerId, items: event.items, totalCents: event.totalCents, status: 'created', version: 1, strategy, createdAt: event.createdAt },
     eventId: event.eventId,
     published: outcome.published !== undefined,
     outboxed: outcome.outboxed,
@@ -99,6 +102,31 @@ export function registerOrderRoutes(app: FastifyInstance, ctx: ServiceContext): 
       const row = await ctx.db.Order.findByPk(request.params.id, { raw: true });
       if (!row) throw new DwError('DW_NOT_FOUND', `Order ${request.params.id} does not exist.`, 'Check the id. An OrderCreated event for an order that does not exist is a zombie message.');
       return reply.send(toOrderJson(row as unknown as OrderRow));
+    },
+  );
+
+  app.post<{ Params: { id: string }; Body: { status: OrderStep } }>(
+    '/api/v1/orders/:id/status',
+    {
+      schema: {
+        summary: "Take an order's next step: paid (OrderPaid), then shipped (OrderShipped)",
+        description: "One transaction locks the order row, checks the step is the next one (created → paid → shipped), bumps the order's `version` and writes the step's event to the outbox; the relay publishes it on the order's key after OrderCreated. 409 when the step is out of turn.",
+        params: { type: 'object', required: ['id'], properties: { id: { type: 'string', format: 'uuid' } } },
+        body: { type: 'object', additionalProperties: false, required: ['status'], properties: { status: { type: 'string', enum: Object.keys(ORDER_STEPS) } }, examples: [{ status: 'paid' }] },
+        response: {
+          200: {
+            description: 'The step was written: the order as it is now, and the event outboxed for it.',
+            type: 'object',
+            required: ['order', 'eventId', 'eventType', 'sequence', 'outboxed'],
+            properties: { order: orderSchema, eventId: { type: 'string' }, eventType: { type: 'string' }, sequence: { type: 'integer' }, outboxed: { type: 'boolean' } },
+          },
+          ...errorResponses(...BODY_ERRORS, 404, 409, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const { order, event } = await advanceOrder(ctx.db, request.params.id, request.body.status);
+      return reply.send({ order: toOrderJson(order), eventId: event.eventId, eventType: event.type, sequence: event.sequence, outboxed: true });
     },
   );
 }

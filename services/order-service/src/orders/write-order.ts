@@ -57,6 +57,7 @@ export async function insertOrder(db: Database, event: OrderCreatedEvent, strate
       id: event.orderId,
       customer_id: event.customerId,
       status: 'created',
+      version: 1,
       total_cents: event.totalCents,
       items: event.items,
       strategy,
