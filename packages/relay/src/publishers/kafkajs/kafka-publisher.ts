@@ -16,6 +16,23 @@ import type { ResolvedRelayOptions } from '../../options.ts';
 import type { ClassifiedError, OutgoingMessage, RelayPublisher, SeamContext } from '../../seams.ts';
 import { PartitionCounts } from '../partition-counts.ts';
 
+/** How many times a request's unacknowledged partitions are sent again before it fails (and the relay retries it). */
+const MAX_UNACKNOWLEDGED_ROUNDS = 5;
+
+/** A request whose partitions were still not all acknowledged after MAX_UNACKNOWLEDGED_ROUNDS: transient, retried. */
+export class UnacknowledgedPartitionsError extends Error {
+  constructor(partitions: string, rounds: number) {
+    super(`Kafka did not acknowledge ${partitions} after ${rounds} request(s); the relay sends the batch again`);
+    this.name = 'UnacknowledgedPartitionsError';
+  }
+}
+
+/** The entries of `sent` (one partition each) with no record metadata in what sendBatch returned. */
+export function unacknowledged<T extends { topic: string; messages: readonly Pick<OutgoingMessage, 'partition'>[] }>(sent: readonly T[], acked: readonly { topicName: string; partition: number }[]): T[] {
+  const got = new Set(acked.map((m) => `${m.topicName}\u0000${m.partition}`));
+  return sent.filter((r) => r.messages.length > 0 && !got.has(`${r.topic}\u0000${r.messages[0]!.partition}`));
+}
+
 /** The kafkajs publisher (the default). */
 export function kafkajsPublisher(ctx: SeamContext): RelayPublisher {
   return new KafkaPublisher(ctx.options, ctx.log);
@@ -123,16 +140,35 @@ export class KafkaPublisher implements RelayPublisher {
     return this.sendPartitions([{ topic, messages }]);
   }
 
-  /** One produce request per broker for several partitions (one entry each), acks -1; rejects as a whole. */
+  /**
+   * One produce request per broker for several partitions (one entry each), acks -1; rejects as a whole.
+   *
+   * It resolves only when Kafka acknowledged EVERY partition sent. KafkaJS 2.2.4's sendBatch can resolve without
+   * having sent a partition: when a broker fails mid-request and, on its retry, the partition's new leader is a broker
+   * that already answered for its own partitions, the retry skips that broker (sendMessages.js keeps one response per
+   * broker) — the partition's messages are never sent, and no error says so. Seen on the 3-node cluster with a
+   * leader killed (`npm run soak -- --kafka-nodes 3`): a committed event missing from the topic, its row deleted.
+   * So the acknowledged partitions are checked against those sent, and the missing ones are sent again, alone; their
+   * sequence numbers were given back by KafkaJS on the failure, so a copy the old leader did write is de-duplicated.
+   */
   async sendPartitions(requests: readonly { topic: string; messages: readonly OutgoingMessage[] }[]): Promise<void> {
     if (!this.producer || this.connecting) await this.connect();
+    let pending = requests;
     try {
-      await this.producer!.sendBatch({
-        topicMessages: requests.map((r) => ({ topic: r.topic, messages: r.messages as OutgoingMessage[] })),
-        acks: -1,
-        compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
-      });
-      this.state = 'up';
+      for (let round = 1; pending.length > 0; round++) {
+        const acked = await this.producer!.sendBatch({
+          topicMessages: pending.map((r) => ({ topic: r.topic, messages: r.messages as OutgoingMessage[] })),
+          acks: -1,
+          compression: this.opts.compression === 'gzip' ? CompressionTypes.GZIP : CompressionTypes.None,
+        });
+        this.state = 'up';
+        const missing = unacknowledged(pending, acked);
+        if (missing.length === 0) return;
+        const which = missing.map((r) => `${r.topic}/${r.messages[0]?.partition}`).join(', ');
+        if (round >= MAX_UNACKNOWLEDGED_ROUNDS) throw new UnacknowledgedPartitionsError(which, round);
+        this.log.warn({ partitions: which, round }, 'Kafka acknowledged the request without these partitions (KafkaJS skipped them on a leader change); sending them again');
+        pending = missing;
+      }
     } catch (err) {
       if (classifyKafkaError(err).kind !== 'refused') this.state = 'down';
       throw err;
