@@ -137,6 +137,13 @@ function tsxServer(script, ...a) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 128 + (os.constants.signals[signal] ?? 0) : 1)));
 }
 
+/** --kafka-nodes N (soak, bench): KAFKA_NODES=N for everything started from here — the stack brought up, the run. */
+function kafkaNodesFromArgs() {
+  const k = args.indexOf('--kafka-nodes');
+  const nodes = k >= 0 ? args[k + 1] : args.find((a) => a.startsWith('--kafka-nodes='))?.slice('--kafka-nodes='.length);
+  if (nodes !== undefined) process.env.KAFKA_NODES = nodes;
+}
+
 switch (task) {
   case 'setup':
     tsx('packages/stack/src/cli.ts', 'up');
@@ -157,10 +164,7 @@ switch (task) {
     tsx('services/lab/src/test-scenario.ts', ...args);
     break;
   case 'soak': {
-    // --kafka-nodes 3: the stack brought up is the 3-node cluster (KAFKA_NODES=3 for everything started from here).
-    const k = args.indexOf('--kafka-nodes');
-    const nodes = k >= 0 ? args[k + 1] : args.find((a) => a.startsWith('--kafka-nodes='))?.slice('--kafka-nodes='.length);
-    if (nodes !== undefined) process.env.KAFKA_NODES = nodes;
+    kafkaNodesFromArgs();
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     // Ctrl-C reaches the soak too, which undoes its faults and restarts what it stopped: wait for it.
     process.on('SIGINT', () => {});
@@ -218,6 +222,7 @@ switch (task) {
     tsx('services/relay/src/dead-letters.ts', ...args);
     break;
   case 'bench':
+    kafkaNodesFromArgs();
     if (!args.includes('--help') && !args.includes('-h')) tsx('packages/stack/src/cli.ts', 'up');
     // Ctrl-C reaches the benchmark too, which stops its relay processes and drops its scratch databases: wait for it.
     process.on('SIGINT', () => {});

@@ -28,7 +28,7 @@ const ORDER = ['drain', 'latency', 'api-throughput', 'pool-health', 'scale-out',
 const HELP = `Usage: npm run bench -- [options]        (or: pnpm bench [options], in bench/: pnpm bench)
 
 The relay against the physical limit (the raw kafkajs producer), NOTIFY on vs off, the order API's
-throughput, pool health, 1/2/3 relay instances, the peers (Debezium, pg-transactional-outbox) and a CPU
+throughput, pool health, 1–4 relay instances, the peers (Debezium, pg-transactional-outbox) and a CPU
 profile of the relay — on this machine, every figure next to its reference measured in the same run.
 
 Sections (in order): ${ORDER.join(', ')}
@@ -37,6 +37,8 @@ Options:
   --quick           small sizes (CI: proves the harness works, a few minutes at most); default: full sizes
   --only <ids>      comma-separated sections, e.g. --only drain,latency
   --profile         also run "profile" in --quick mode (it always runs in full mode)
+  --kafka-nodes N   1 (default) or 3: on the 3-node cluster (npm run stack -- up --kafka-nodes 3; the same as
+                    KAFKA_NODES=3 — e.g. npm run bench -- --kafka-nodes 3 --only scale-out)
   --out <dir>       where to write (default results/bench-<time>/)
   --publish         also copy report.md, results.json and the charts to docs/performance/ and update the
                     README's Performance block
@@ -63,6 +65,7 @@ function parse() {
         out: { type: 'string' },
         publish: { type: 'boolean', default: false },
         'no-lock': { type: 'boolean', default: false },
+        'kafka-nodes': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -78,6 +81,11 @@ const args = parse();
 if (args.help) {
   console.log(HELP);
   process.exit(0);
+}
+// The configuration is read when the sections load (KAFKA_NODES from the environment): npm run bench sets it from
+// --kafka-nodes; run directly, the flag must agree with it.
+if (args['kafka-nodes'] !== undefined && args['kafka-nodes'] !== String(config.kafka.nodeCount)) {
+  usage(`--kafka-nodes ${args['kafka-nodes']}: this process runs with KAFKA_NODES=${config.kafka.nodeCount}; use npm run bench -- --kafka-nodes ${args['kafka-nodes']} (it sets KAFKA_NODES), or set KAFKA_NODES=${args['kafka-nodes']}.`);
 }
 
 const only = args.only?.split(',').map((s) => s.trim()).filter(Boolean);

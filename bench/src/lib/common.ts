@@ -11,6 +11,7 @@ import { resolveConfig, withDatabase, type LabConfig } from '@dual-write/config'
 import { enqueue, migrateOutbox, pgExecutor, type OutboxRow } from '@dual-write/outbox';
 import { toKafkaMessage } from '@dual-write/relay';
 import { runAudit } from '@dual-write/audit';
+import { topicSettings } from '@dual-write/stack';
 import type { Progress } from '../types.ts';
 
 export const config: LabConfig = resolveConfig();
@@ -57,8 +58,10 @@ export async function openScratch(prefix: string): Promise<Scratch> {
     async topic(suffix, partitions, configs) {
       const name = `bench.${prefix}.${process.pid}.${suffix}`;
       topics.push(name);
-      const configEntries = Object.entries(configs ?? {}).map(([key, value]) => ({ name: key, value }));
-      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: 1, ...(configEntries.length ? { configEntries } : {}) }], waitForLeaders: true });
+      // On the 3-node cluster (KAFKA_NODES=3) replication factor 3 and min.insync.replicas 2, as the stack's topics.
+      const settings = config.kafka.nodeCount === 3 ? topicSettings(config) : { replicationFactor: 1, configEntries: [] };
+      const configEntries = [...settings.configEntries.filter((e) => e.name === 'min.insync.replicas'), ...Object.entries(configs ?? {}).map(([key, value]) => ({ name: key, value }))];
+      await admin.createTopics({ topics: [{ topic: name, numPartitions: partitions, replicationFactor: settings.replicationFactor, ...(configEntries.length ? { configEntries } : {}) }], waitForLeaders: true });
       return name;
     },
     async reset() {

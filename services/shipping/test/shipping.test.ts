@@ -107,7 +107,7 @@ describe('shipping', () => {
       url.pathname = `/${bare}`;
       const run = tsx([], { DATABASE_URL: url.toString(), ORDERS_TOPIC: await lab.topic('unused') });
       expect(run.status).toBe(1);
-      expect(run.stderr).toMatch(/\[DW_CONFIG_INVALID\] The database at .* has no table shipments, inbox: it is not migrated/);
+      expect(run.stderr).toMatch(/\[DW_CONFIG_INVALID\] The database at .* has no table shipments, inbox, order_stream_applied: it is not migrated/);
       expect(run.stderr).toMatch(/→ Migrate it first/);
     } finally {
       await admin.query(`drop database if exists "${bare}" with (force)`);
