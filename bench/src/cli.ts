@@ -147,7 +147,7 @@ async function dropLock(): Promise<void> {
   await r?.().catch(() => {});
 }
 
-const command = `npm run bench --${args.quick ? ' --quick' : ''}${only ? ` --only ${only.join(',')}` : ''}${args.profile ? ' --profile' : ''}`.replace(/ --$/, '');
+const command = `npm run bench --${config.kafka.nodeCount === 3 ? ' --kafka-nodes 3' : ''}${args.quick ? ' --quick' : ''}${only ? ` --only ${only.join(',')}` : ''}${args.profile ? ' --profile' : ''}`.replace(/ --$/, '');
 const startedAt = new Date().toISOString();
 try {
   progress(`${args.quick ? 'quick' : 'full'} run: ${requested.join(', ')} → ${path.relative(process.cwd(), outDir) || outDir}`);

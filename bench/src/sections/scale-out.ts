@@ -24,6 +24,8 @@ interface PointCpu {
   relays: number;
   postgres: number;
   kafka: number;
+  /** This benchmark process (it polls the topic's offsets until every message is there). */
+  bench: number;
   machine: number;
   /** The part closest to what it can use (the relays: one core each; the machine: every core), e.g. "machine (1.9 of 2 cores)". */
   limit: string;
@@ -36,6 +38,7 @@ function cpuTargets(relays: RelayChild[]): CpuTarget[] {
     ...relays.map((r, i) => ({ name: `relay-${i + 1}`, pid: r.pid })),
     { name: 'postgres', pid: pgPid, tree: true },
     ...config.kafka.nodes.map((n) => ({ name: `kafka-${n.id}`, pid: pidListeningOn(n.directPort) })),
+    { name: 'bench', pid: process.pid },
     { name: 'machine', pid: undefined, machine: true },
   ];
 }
@@ -45,13 +48,14 @@ function pointCpu(use: CpuUse[], instances: number): PointCpu | undefined {
   const sum = (prefix: string) => use.filter((u) => u.process.startsWith(prefix)).reduce((n, u) => n + u.cores, 0);
   const cores = os.cpus().length;
   const relays = sum('relay-');
-  const c = { relays, postgres: sum('postgres'), kafka: sum('kafka-'), machine: sum('machine') };
+  const c = { relays, postgres: sum('postgres'), kafka: sum('kafka-'), bench: sum('bench'), machine: sum('machine') };
+  const other = Math.max(0, c.machine - c.relays - c.postgres - c.kafka - c.bench);
   // What is nearest its ceiling: the machine's cores, or a relay instance's single core (a Node process).
   const busiestRelay = Math.max(0, ...use.filter((u) => u.process.startsWith('relay-')).map((u) => u.cores));
   const machineShare = c.machine / cores;
   const limit =
     machineShare >= 0.85
-      ? `the machine (${c.machine.toFixed(1)} of ${cores} cores busy: relays ${c.relays.toFixed(2)}, PostgreSQL ${c.postgres.toFixed(2)}, Kafka ${c.kafka.toFixed(2)})`
+      ? `the machine (${c.machine.toFixed(1)} of ${cores} cores busy: relays ${c.relays.toFixed(2)}, PostgreSQL ${c.postgres.toFixed(2)}, Kafka ${c.kafka.toFixed(2)}, this benchmark ${c.bench.toFixed(2)}, other ${other.toFixed(2)})`
       : busiestRelay >= 0.85
         ? `a relay's single core (${busiestRelay.toFixed(2)} of 1, ${instances} instance${instances > 1 ? 's' : ''})`
         : `latency, not CPU (machine ${c.machine.toFixed(1)} of ${cores} cores)`;
@@ -116,14 +120,14 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
     id: 'scale-out',
     title: scaleOutSection.title,
     table: {
-      headers: ['instances', 'msg/s', '÷ 1 instance', 'seconds', 'slots per instance', 'cores: relays / PostgreSQL / Kafka / machine', 'what limits it', 'lost', 'duplicates', 'order violations'],
+      headers: ['instances', 'msg/s', '÷ 1 instance', 'seconds', 'slots per instance', 'cores: relays / PostgreSQL / Kafka / bench / machine', 'what limits it', 'lost', 'duplicates', 'order violations'],
       rows: runs.map((r) => [
         r.instances,
         fmtRate(r.msgsPerSec),
         fmtRatio(ratio(r.msgsPerSec, one.msgsPerSec)),
         r.seconds.toFixed(2),
         r.slotShares.join('/'),
-        r.cpu ? [r.cpu.relays, r.cpu.postgres, r.cpu.kafka, r.cpu.machine].map((x) => x.toFixed(2)).join(' / ') : '—',
+        r.cpu ? [r.cpu.relays, r.cpu.postgres, r.cpu.kafka, r.cpu.bench, r.cpu.machine].map((x) => x.toFixed(2)).join(' / ') : '—',
         r.cpu?.limit ?? '—',
         r.audit.lost,
         r.audit.duplicates,
@@ -152,7 +156,7 @@ async function run(ctx: SectionContext): Promise<SectionResult> {
     data: { workload: w, batchSize, runs },
     notes: [
       `Kafka: ${config.kafka.nodeCount === 3 ? 'the 3-node cluster (KAFKA_NODES=3): topic replication factor 3, min.insync.replicas 2, acks=all' : 'one broker (replication factor 1); KAFKA_NODES=3 npm run bench -- --only scale-out runs it on the 3-node cluster'}.`,
-      'CPU: cores kept busy on average over the drain (/proc): the relays together, PostgreSQL with its backends, the Kafka JVM(s), and the whole machine; "what limits it" names the machine when ≥ 85 % of its cores were busy, else a relay when its one core was ≥ 85 % busy, else latency (round trips), not CPU.',
+      'CPU: cores kept busy on average over the drain (/proc): the relays together, PostgreSQL with its backends, the Kafka JVM(s), this benchmark process (it polls the topic’s offsets), and the whole machine (other: the rest — the kernel, Toxiproxy, anything else running); "what limits it" names the machine when ≥ 85 % of its cores were busy, else a relay when its one core was ≥ 85 % busy, else latency (round trips), not CPU.',
       `${w.rows.toLocaleString('en-US')}-row backlog, ${w.keys} keys, ~${w.payloadBytes} B payload, ${w.partitions} partitions, batch ${batchSize}; each instance is a separate Node process (services/relay/src/main.ts) on direct connections; the ${runs[0]?.slotShares.reduce((a, b) => a + b, 0) ?? 32} key-hash slots are shared out among them.`,
       'Timed from the commit of the gate transaction (every instance started and settled on its slots) until every message is on the topic (high watermarks).',
       'Audited per run with packages/audit: black holes (lost), duplicates, and per-key order by the payload\'s `seq` (grouped by key). Lost in the summary counts order violations too.',
