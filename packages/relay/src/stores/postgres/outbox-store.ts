@@ -74,10 +74,14 @@ export function positionRuns(positions: ReadonlySet<string> | undefined): string
 }
 
 // Who holds back committed rows of my slots: the open transactions holding their buckets.
+// The locked buckets are joined (a hash join), not tested with = any(array) per row: a transaction holding many
+// buckets (up to all 1024) would otherwise cost every held row a scan of the whole array.
 const blockersSql = (t: ResolvedOutboxTables) => `
-with held as (
-  select ${keyLockBucketSql('o')} as bucket, count(*) as n from ${t.outbox} o
-  where ${SLOT_SQL} = any($2::int[]) and ${keyLockBucketSql('o')} = any($3::int[])
+with locked as (select distinct unnest($3::int[]) as bucket),
+held as (
+  select k.bucket, count(*) as n from ${t.outbox} o
+  join locked k on k.bucket = ${keyLockBucketSql('o')}
+  where ${SLOT_SQL} = any($2::int[])
   group by 1
 )
 select l.pid, a.datname as database, a.application_name, sum(h.n)::int as rows,
