@@ -447,6 +447,19 @@ class OutboxRelay implements Relay {
 
   /** The last blockers() answer and when: the query joins pg_locks with the held rows, so it runs at most every BLOCKERS_EVERY_MS. */
   private lastBlockers: { at: number; blockers: Blocker[] } = { at: 0, blockers: [] };
+  private blockersInFlight = false;
+
+  private async refreshBlockers(owned: number[]): Promise<void> {
+    this.blockersInFlight = true;
+    try {
+      this.lastBlockers = { at: Date.now(), blockers: await this.store.blockers(this.options.slots, owned) };
+    } catch (err) {
+      this.lastBlockers = { at: Date.now(), blockers: this.lastBlockers.blockers };
+      if (!this.stopping) this.log.warn({ error: (err as Error).message }, 'could not ask which transactions hold rows back');
+    } finally {
+      this.blockersInFlight = false;
+    }
+  }
 
   private async onIdle(cycle: number, owned: number[]): Promise<void> {
     const due = this.waiters.filter((w) => w.afterCycle < cycle);
@@ -454,9 +467,12 @@ class OutboxRelay implements Relay {
     // Who holds the rows back is a diagnosis (gauges, a warning), not a decision: while rows stay held back, every
     // commit's NOTIFY wakes the relay to an empty read, and asking each time would load PostgreSQL with scans of the
     // held rows (measured: a drain by several instances fell to a tenth while the instances asked after each wake-up).
+    // The first answer is awaited (the first 'idle' event that reports rows held back names who holds them); later
+    // ones are refreshed in the background, one at a time, so a slow diagnosis never delays the next read.
     let blockers: Blocker[] = [];
     if (heldBack > 0) {
-      if (Date.now() - this.lastBlockers.at >= BLOCKERS_EVERY_MS) this.lastBlockers = { at: Date.now(), blockers: await this.store.blockers(this.options.slots, owned) };
+      if (this.lastBlockers.at === 0) await this.refreshBlockers(owned);
+      else if (!this.blockersInFlight && Date.now() - this.lastBlockers.at >= BLOCKERS_EVERY_MS) void this.refreshBlockers(owned);
       blockers = this.lastBlockers.blockers;
     } else {
       this.lastBlockers = { at: 0, blockers: [] };
