@@ -74,11 +74,14 @@ export function sampleTree(root: number): TreeSample {
 
 /**
  * CPU seconds the tree used between two samples: per pid after − before (a new pid counts from 0), plus the
- * root's children time that grew (processes that exited and were reaped in between).
+ * root's children time that grew (processes that exited and were reaped in between) — less what a process that
+ * exited had already used at the first sample: the reaped time is its whole life's. (Without that, a PostgreSQL
+ * whose backends and parallel workers come and go was shown using several cores on a 2-core machine.)
  */
 export function treeCpuBetween(a: TreeSample, b: TreeSample): number {
   let sum = b.rootChildrenCpu - a.rootChildrenCpu;
   for (const [pid, cpu] of b.perPid) sum += cpu - (a.perPid.get(pid) ?? 0);
+  for (const [pid, cpu] of a.perPid) if (pid !== a.root && !b.perPid.has(pid)) sum -= cpu;
   return Math.max(0, sum);
 }
 
