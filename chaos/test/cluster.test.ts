@@ -5,32 +5,15 @@
  * and are undone on SIGTERM; kafka-leader-kill kills the node that leads the partition (per metadata) and starts it
  * again at the end of --for, or — its process killed — `clear` does; on a single-node stack it refuses with the fix.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConfig, type SettingName } from '@dual-write/config';
+import { resolveConfig } from '@dual-write/config';
 import { ToxicHelper } from '@dual-write/faults';
-import { clusterBrokerIds, freePort, kafkaNodeName, layout, partitionStates, runningFromPidFile, stackDown, startService, startToxiproxy } from '@dual-write/stack';
+import { clusterBrokerIds, kafkaNodeName, layout, partitionStates, runningFromPidFile, stackDown, startService, startToxiproxy } from '@dual-write/stack';
+import { isolatedClusterStack } from '@dual-write/testkit';
 import { startChaos } from './child.ts';
 
-const dir = mkdtempSync(path.join(os.tmpdir(), 'dw-chaos-cluster-'));
-const ports = new Set<number>();
-while (ports.size < 16) ports.add(await freePort());
-const p = [...ports];
-const env: Partial<Record<SettingName, string>> = {
-  STACK_DIR: dir,
-  STACK_CACHE_DIR: resolveConfig().cacheDir, // the stack's jars and Toxiproxy binary
-  KAFKA_NODES: '3',
-  KAFKA_CLUSTER_BROKERS: p.slice(0, 3).map((x) => `127.0.0.1:${x}`).join(','),
-  KAFKA_CLUSTER_CONTROLLER_PORTS: p.slice(3, 6).join(','),
-  KAFKA_CLUSTER_PROXIED_LISTENER_PORTS: p.slice(6, 9).join(','),
-  KAFKA_CLUSTER_PROXY_PORTS: p.slice(9, 12).join(','),
-  TOXIPROXY_URL: `http://127.0.0.1:${p[12]}`,
-  DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${p[13]}/dual_write`, // never started here
-  POSTGRES_PROXY_PORT: String(p[14]),
-  ORDERS_TOPIC_PARTITIONS: '3',
-};
+const { dir, env } = await isolatedClusterStack('dw-chaos-cluster-'); // its PostgreSQL is never started here
 const config = resolveConfig(env, {});
 const paths = layout(config);
 const toxics = new ToxicHelper(config.toxiproxy.url);

@@ -6,3 +6,4 @@ export { startCommand, runCommand, type RunningCommand } from './commands.ts';
 export { freePort } from '@dual-write/stack';
 export { exportedNames, undocumented } from './exports.ts';
 export { usePgbouncer, type Pooler } from './pooler.ts';
+export { isolatedClusterStack, type IsolatedClusterStack } from './cluster-stack.ts';
